@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+)
+
+// newFlagSet returns a flag set that prints usage (the command's text, then
+// its flags) to stderr and reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer, usage string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		if fs.HasFlags() {
+			fmt.Fprint(stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args; --help prints usage and ends the command with no
+// error, any other flag mistake with errUsage.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == pflag.ErrHelp:
+		return errHelp
+	case err != nil:
+		return errUsage
+	}
+	return nil
+}
