@@ -44,4 +44,3 @@ func version() string {
 	}
 	return v + " " + info.GoVersion
 }
-
