@@ -1,0 +1,665 @@
+package parse
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+)
+
+// DefaultBatchSize is the number of rows per record when Config.BatchSize is 0.
+const DefaultBatchSize = 64 * 1024
+
+// MaxLineBytes is the longest line the decoder holds in memory. A longer
+// line is rejected (ErrLineTooLong) and skipped, so a file without line
+// breaks cannot exhaust memory.
+const MaxLineBytes = 1 << 20
+
+const readBufferBytes = 256 << 10
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// Config tells a Decoder where its input comes from.
+type Config struct {
+	File   string // file name: the source_file column and ParseError.File
+	Server string // server name: the server column
+
+	// BatchSize is the number of rows per record (DefaultBatchSize if 0).
+	BatchSize int
+
+	// Location is the zone of times written without an offset (the legacy
+	// "2006-01-02 15:04:05" form). Nil means UTC.
+	Location *time.Location
+
+	// Header is the header line in effect where the reader starts, for a
+	// reader that starts mid-file (a resumed file, or one chunk of a file
+	// split across cores). Nil at the start of a file.
+	Header []byte
+
+	// FirstLine is the line number of the reader's first line (1 if 0).
+	FirstLine int64
+}
+
+// Stats counts what the decoder saw. Every complete line is exactly one of
+// a row, a reject, a header or a blank line:
+//
+//	Lines == Rows + Rejects + Headers + BlankLines
+//
+// and the bytes of an incomplete last line are PartialBytes.
+type Stats struct {
+	Lines        int64 // complete lines read
+	Rows         int64 // sessions decoded
+	Rejects      int64 // lines rejected
+	Headers      int64 // header lines, the first one included
+	BlankLines   int64 // empty lines, skipped
+	PartialBytes int64 // bytes after the last line break: held back, not decoded
+
+	HeaderlessLines   int64 // rows read with the default layout: the file had no header
+	UnknownColumns    int64 // header fields that are not known columns
+	InvalidUTF8       int64 // lines with invalid UTF-8, kept with U+FFFD
+	LegacyTimes       int64 // times in the "2006-01-02 15:04:05" form
+	InvalidTimes      int64 // unreadable optional times, stored as null
+	InvalidNumbers    int64 // unreadable counters or CPU, stored as null
+	DayClockDurations int64 // durations written d.hh:mm:ss
+	DayFractions      int64 // durations written as a fraction of a day (QlikView 12 bug)
+	DurationFallbacks int64 // unreadable durations, taken as Timestamp − Session Start
+	UnknownCALTypes   int64 // CAL Type values that match no known class
+}
+
+// Decoder reads a session log and yields its rows as Arrow records of
+// parse.Schema, and its bad lines as rejects.
+//
+//	d := parse.NewDecoder(f, parse.Config{File: name, Server: server})
+//	for d.Next() {
+//		rec := d.Record()     // valid until the next call to Next
+//		for _, r := range d.Rejects() { … }
+//	}
+//	if err := d.Err(); err != nil { … } // reading failed
+//	resumeAt := d.Offset()              // after the last complete line
+//
+// A Decoder is not safe for concurrent use; decode several files (or
+// chunks of one file, see Split) with one Decoder each.
+type Decoder struct {
+	r   io.Reader
+	cfg Config
+
+	buf      []byte
+	pos, end int
+	eof      bool
+	skipping bool // inside a line longer than MaxLineBytes
+	err      error
+
+	line     int64 // number of the last line read
+	consumed int64 // bytes through the last complete line
+
+	layout   *layout
+	fields   [][]byte
+	scratch  []byte
+	rejects  []Reject
+	record   arrow.Record
+	stats    Stats
+	batch    int // rows per record
+	capacity int // rows the column buffers hold now
+	rows     int
+
+	ints    [NumColumns]*int64Column
+	floats  [NumColumns]*float64Column
+	strings [NumColumns]*stringColumn
+	dicts   [NumColumns]*dictColumn
+
+	// Per-batch memos from a source dictionary index to a derived value.
+	userKeyOf   [3][]int32 // by authenticated user, identifying user, client id
+	docKeyOf    []int32
+	calClassOf  []int8
+	exitClassOf []int8
+}
+
+// NewDecoder returns a decoder reading from r.
+func NewDecoder(r io.Reader, cfg Config) *Decoder {
+	d := &Decoder{r: r, cfg: cfg, batch: cfg.BatchSize, buf: make([]byte, readBufferBytes)}
+	if d.batch <= 0 {
+		d.batch = DefaultBatchSize
+	}
+	if cfg.FirstLine > 0 {
+		d.line = cfg.FirstLine - 1
+	}
+	if cfg.Header != nil {
+		header := bytes.TrimSuffix(bytes.TrimPrefix(bytes.TrimSuffix(cfg.Header, []byte("\n")), bom), []byte("\r"))
+		d.layout = newLayout(header, bytes.Split(header, []byte("\t")))
+	}
+	for i, f := range Schema.Fields() {
+		switch f.Type.ID() {
+		case arrow.DICTIONARY:
+			d.dicts[i] = &dictColumn{}
+		case arrow.STRING:
+			d.strings[i] = &stringColumn{}
+		case arrow.FLOAT64:
+			d.floats[i] = &float64Column{}
+		default:
+			d.ints[i] = &int64Column{}
+		}
+	}
+	return d
+}
+
+// Next decodes the next batch of lines. It returns false when the input is
+// exhausted (or reading failed: see Err). A batch has at least one row or
+// one reject; its record may have zero rows when it has only rejects.
+func (d *Decoder) Next() bool {
+	if d.record != nil {
+		d.record.Release()
+		d.record = nil
+	}
+	d.rejects = d.rejects[:0]
+	if d.eof && d.pos == d.end {
+		return false
+	}
+	d.startBatch()
+	for d.rows < d.batch && len(d.rejects) < d.batch {
+		line, ok := d.readLine()
+		if !ok {
+			break
+		}
+		d.decodeLine(line)
+	}
+	if d.rows == 0 && len(d.rejects) == 0 {
+		return false
+	}
+	d.record = d.finishBatch()
+	return true
+}
+
+// Record returns the current batch's rows. It is valid until the next call
+// to Next; call Retain to keep it longer, and Release when done with it.
+func (d *Decoder) Record() arrow.Record { return d.record }
+
+// Rejects returns the lines of the current batch that could not be decoded.
+// The slice is reused by the next call to Next.
+func (d *Decoder) Rejects() []Reject { return d.rejects }
+
+// Err returns the error that stopped reading, if any. Bad lines are not
+// errors: they are rejects.
+func (d *Decoder) Err() error { return d.err }
+
+// Offset returns the number of bytes of the reader consumed through the
+// last complete line: where a later run resumes once an incomplete last
+// line has been finished by the server.
+func (d *Decoder) Offset() int64 { return d.consumed }
+
+// Line returns the number of the last complete line read.
+func (d *Decoder) Line() int64 { return d.line }
+
+// Header returns the header line in effect after the lines read so far
+// (nil if none was seen): the Config.Header to resume with.
+func (d *Decoder) Header() []byte {
+	if d.layout == nil || d.layout.header == "" {
+		return nil
+	}
+	return []byte(d.layout.header)
+}
+
+// Stats returns the counts so far.
+func (d *Decoder) Stats() Stats { return d.stats }
+
+// readLine returns the next complete line, without its '\n'. The slice is
+// valid until the next call.
+func (d *Decoder) readLine() ([]byte, bool) {
+	for {
+		if i := bytes.IndexByte(d.buf[d.pos:d.end], '\n'); i >= 0 {
+			line := d.buf[d.pos : d.pos+i]
+			d.pos += i + 1
+			d.consumed += int64(i + 1)
+			d.line++
+			if d.skipping {
+				d.skipping = false
+				continue
+			}
+			return line, true
+		}
+		if d.eof {
+			if !d.skipping {
+				d.stats.PartialBytes = int64(d.end - d.pos)
+			}
+			return nil, false
+		}
+		d.fill()
+	}
+}
+
+// fill reads more input, making room for it first.
+func (d *Decoder) fill() {
+	if d.pos > 0 {
+		d.end = copy(d.buf, d.buf[d.pos:d.end])
+		d.pos = 0
+	}
+	if d.end == len(d.buf) {
+		if len(d.buf) < MaxLineBytes {
+			grown := make([]byte, 2*len(d.buf))
+			copy(grown, d.buf[:d.end])
+			d.buf = grown
+		} else {
+			d.rejectLongLine()
+		}
+	}
+	n, err := d.r.Read(d.buf[d.end:])
+	d.end += n
+	switch {
+	case err == io.EOF:
+		d.eof = true
+	case err != nil:
+		d.err = fmt.Errorf("%s: %w", d.cfg.File, err)
+		d.eof = true
+	}
+}
+
+// rejectLongLine rejects the line that fills the whole buffer and skips the
+// rest of it.
+func (d *Decoder) rejectLongLine() {
+	if !d.skipping {
+		d.stats.Lines++
+		d.reject(d.line+1, "", ErrLineTooLong, d.buf[:min(d.end, 1024)])
+		d.skipping = true
+	}
+	d.consumed += int64(d.end)
+	d.end = 0
+}
+
+// decodeLine turns one line into a row, a reject or a new layout.
+func (d *Decoder) decodeLine(line []byte) {
+	d.stats.Lines++
+	line = bytes.TrimPrefix(line, bom)
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if len(line) == 0 {
+		d.stats.BlankLines++
+		return
+	}
+	if !utf8.Valid(line) {
+		d.stats.InvalidUTF8++
+		d.scratch = append(d.scratch[:0], bytes.ToValidUTF8(line, []byte("\uFFFD"))...)
+		line = d.scratch
+	}
+	fields := d.fields[:0]
+	for rest := line; ; {
+		i := bytes.IndexByte(rest, '\t')
+		if i < 0 {
+			fields = append(fields, rest)
+			break
+		}
+		fields = append(fields, rest[:i])
+		rest = rest[i+1:]
+	}
+	d.fields = fields
+
+	l := d.layout
+	if l == nil || len(fields) != len(l.fields) {
+		if isHeader(fields) {
+			d.setLayout(line, fields)
+			return
+		}
+		if l == nil {
+			if l = fallbackLayout(len(fields)); l != nil {
+				d.layout = l
+			}
+		}
+		if l == nil || len(fields) != len(l.fields) {
+			want := len(logColumns) - 1
+			if l != nil {
+				want = len(l.fields)
+			}
+			d.reject(d.line, "", fmt.Errorf("%w: %d, the header has %d", ErrFieldCount, len(fields), want), line)
+			return
+		}
+	}
+	endField := fields[l.pos[logSessionEnd]]
+	end, endForm, ok := parseTime(endField, d.cfg.Location)
+	if !ok {
+		if isHeader(fields) {
+			d.setLayout(line, fields)
+			return
+		}
+		d.reject(d.line, logColumns[logSessionEnd].header, fmt.Errorf("%w: %q", ErrTimestamp, endField), line)
+		return
+	}
+	startField := fields[l.pos[logSessionStart]]
+	start, startForm, ok := parseTime(startField, d.cfg.Location)
+	if !ok {
+		d.reject(d.line, logColumns[logSessionStart].header, fmt.Errorf("%w: %q", ErrSessionStart, startField), line)
+		return
+	}
+	if endForm == timeLegacy {
+		d.stats.LegacyTimes++
+	}
+	if startForm == timeLegacy {
+		d.stats.LegacyTimes++
+	}
+	if l.header == "" {
+		d.stats.HeaderlessLines++
+	}
+	d.appendRow(l, fields, end, start)
+}
+
+// setLayout makes a header line the column map for the lines after it.
+func (d *Decoder) setLayout(line []byte, fields [][]byte) {
+	d.stats.Headers++
+	d.layout = newLayout(line, fields)
+	d.stats.UnknownColumns += int64(len(d.layout.unknown))
+}
+
+func (d *Decoder) reject(lineNo int64, column string, err error, raw []byte) {
+	d.stats.Rejects++
+	d.rejects = append(d.rejects, Reject{
+		ParseError: &ParseError{File: d.cfg.File, Line: lineNo, Column: column, Err: err},
+		Raw:        string(raw),
+	})
+}
+
+// appendRow converts the fields of an accepted line into the next row.
+func (d *Decoder) appendRow(l *layout, fields [][]byte, end, start int64) {
+	if d.rows == d.capacity {
+		d.grow()
+	}
+	row := d.rows
+	var duration []byte
+	for i, f := range l.fields {
+		b := fields[i]
+		switch f.kind {
+		case kindDict:
+			d.dicts[f.col].put(row, b)
+		case kindString:
+			d.strings[f.col].put(row, b)
+		case kindSessionEnd:
+			d.ints[f.col].put(row, end)
+		case kindSessionStart:
+			d.ints[f.col].put(row, start)
+		case kindTime:
+			d.putTime(d.ints[f.col], row, b)
+		case kindInt:
+			d.putInt(d.ints[f.col], row, b)
+		case kindFloat:
+			d.putFloat(d.floats[f.col], row, b)
+		case kindDuration:
+			duration = b
+		}
+	}
+	for _, col := range l.missing {
+		switch {
+		case d.dicts[col] != nil:
+			d.dicts[col].nulls++
+		case d.strings[col] != nil:
+			d.strings[col].putNull()
+		case d.floats[col] != nil:
+			d.floats[col].nulls++
+		default:
+			d.ints[col].nulls++
+		}
+	}
+
+	d.dicts[ColServer].putIndex(row, 0)
+	d.dicts[ColSourceFile].putIndex(row, 0)
+	d.ints[ColSourceLine].put(row, d.line)
+	d.dicts[ColUserKey].putIndex(row, d.userKey(l, fields, row))
+	d.dicts[ColDocumentKey].putIndex(row, d.documentKey(l, row))
+	d.dicts[ColCALClass].putIndex(row, int32(d.calClass(l, row)))
+	d.dicts[ColExitClass].putIndex(row, int32(d.exitClass(l, row)))
+	d.ints[ColDurationMS].put(row, d.durationMS(duration, end, start))
+	d.rows++
+	d.stats.Rows++
+}
+
+func (d *Decoder) putTime(c *int64Column, row int, b []byte) {
+	if len(b) == 0 {
+		c.nulls++
+		return
+	}
+	ms, form, ok := parseTime(b, d.cfg.Location)
+	if !ok {
+		d.stats.InvalidTimes++
+		c.nulls++
+		return
+	}
+	if form == timeLegacy {
+		d.stats.LegacyTimes++
+	}
+	c.put(row, ms)
+}
+
+func (d *Decoder) putInt(c *int64Column, row int, b []byte) {
+	if len(b) == 0 {
+		c.nulls++
+		return
+	}
+	v, ok := parseInt(b)
+	if !ok {
+		d.stats.InvalidNumbers++
+	}
+	if !ok || v == -1 {
+		c.nulls++
+		return
+	}
+	c.put(row, v)
+}
+
+func (d *Decoder) putFloat(c *float64Column, row int, b []byte) {
+	if len(b) == 0 {
+		c.nulls++
+		return
+	}
+	v, ok := parseDecimal(b)
+	if !ok {
+		d.stats.InvalidNumbers++
+		c.nulls++
+		return
+	}
+	c.put(row, v)
+}
+
+// durationMS is the Session Duration, or Timestamp − Session Start when the
+// duration is missing or unreadable.
+func (d *Decoder) durationMS(b []byte, end, start int64) int64 {
+	ms, form, ok := parseDuration(b)
+	if !ok {
+		d.stats.DurationFallbacks++
+		return max(end-start, 0)
+	}
+	switch form {
+	case durationDayClock:
+		d.stats.DayClockDurations++
+	case durationDayFraction:
+		d.stats.DayFractions++
+	}
+	return ms
+}
+
+// userKey is the first non-empty of Authenticated User and Identifying User,
+// lower-cased; for anonymous sessions the Client Machine Identification.
+func (d *Decoder) userKey(l *layout, fields [][]byte, row int) int32 {
+	for i, logIndex := range [3]int{logAuthUser, logIdentUser, logClientID} {
+		pos := l.pos[logIndex]
+		if pos < 0 || len(fields[pos]) == 0 {
+			continue
+		}
+		src := d.dicts[logColumns[logIndex].col]
+		return d.derivedKey(&d.userKeyOf[i], src, src.indices[row], foldUser)
+	}
+	return d.dicts[ColUserKey].intern(nil)
+}
+
+// documentKey is the document path with '\' turned into '/', lower-cased.
+func (d *Decoder) documentKey(l *layout, row int) int32 {
+	if l.pos[logDocument] < 0 {
+		return d.dicts[ColDocumentKey].intern(nil)
+	}
+	src := d.dicts[ColDocument]
+	return d.derivedKeyInto(d.dicts[ColDocumentKey], &d.docKeyOf, src, src.indices[row], foldDocument)
+}
+
+func (d *Decoder) derivedKey(memo *[]int32, src *dictColumn, idx int32, fold func(dst, src []byte) []byte) int32 {
+	return d.derivedKeyInto(d.dicts[ColUserKey], memo, src, idx, fold)
+}
+
+// derivedKeyInto interns fold(value) of a source dictionary entry into the
+// target column, once per entry and batch.
+func (d *Decoder) derivedKeyInto(target *dictColumn, memo *[]int32, src *dictColumn, idx int32, fold func(dst, src []byte) []byte) int32 {
+	for int(idx) >= len(*memo) {
+		*memo = append(*memo, -1)
+	}
+	if k := (*memo)[idx]; k >= 0 {
+		return k
+	}
+	d.scratch = fold(d.scratch[:0], src.dict.value(idx))
+	k := target.intern(d.scratch)
+	(*memo)[idx] = k
+	return k
+}
+
+func (d *Decoder) calClass(l *layout, row int) CALClass {
+	if l.pos[logCALType] < 0 {
+		return CALNone
+	}
+	src := d.dicts[ColCALType]
+	idx := src.indices[row]
+	for int(idx) >= len(d.calClassOf) {
+		d.calClassOf = append(d.calClassOf, -1)
+	}
+	if d.calClassOf[idx] < 0 {
+		d.calClassOf[idx] = int8(ClassifyCAL(src.dict.value(idx)))
+	}
+	class := CALClass(d.calClassOf[idx])
+	if class == CALUnknown {
+		d.stats.UnknownCALTypes++
+	}
+	return class
+}
+
+func (d *Decoder) exitClass(l *layout, row int) ExitClass {
+	if l.pos[logExitReason] < 0 {
+		return ExitOther
+	}
+	src := d.dicts[ColExitReason]
+	idx := src.indices[row]
+	for int(idx) >= len(d.exitClassOf) {
+		d.exitClassOf = append(d.exitClassOf, -1)
+	}
+	if d.exitClassOf[idx] < 0 {
+		d.exitClassOf[idx] = int8(ClassifyExit(src.dict.value(idx)))
+	}
+	return ExitClass(d.exitClassOf[idx])
+}
+
+// foldUser lower-cases a user name (Windows accounts compare
+// case-insensitively).
+func foldUser(dst, src []byte) []byte { return appendLower(dst, src) }
+
+// foldDocument turns a document path into its key.
+func foldDocument(dst, src []byte) []byte {
+	start := len(dst)
+	dst = appendLower(dst, src)
+	for i := start; i < len(dst); i++ {
+		if dst[i] == '\\' {
+			dst[i] = '/'
+		}
+	}
+	return dst
+}
+
+func appendLower(dst, src []byte) []byte {
+	for _, c := range src {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.ToLower(src)...)
+		}
+	}
+	for _, c := range src {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// startBatch makes fresh column buffers for a batch. They start small and
+// double up to the batch size, so that a short file costs little.
+func (d *Decoder) startBatch() {
+	d.rows = 0
+	d.capacity = min(d.batch, 1024)
+	for i := range NumColumns {
+		switch {
+		case d.dicts[i] != nil:
+			d.dicts[i].reset(d.capacity)
+		case d.strings[i] != nil:
+			d.strings[i].reset(d.capacity)
+		case d.floats[i] != nil:
+			d.floats[i].reset(d.capacity)
+		default:
+			d.ints[i].reset(d.capacity)
+		}
+	}
+	d.dicts[ColServer].intern([]byte(d.cfg.Server))
+	d.dicts[ColSourceFile].intern([]byte(d.cfg.File))
+	for _, class := range CALClasses() {
+		d.dicts[ColCALClass].intern([]byte(class.String()))
+	}
+	for _, class := range exitClassNames {
+		d.dicts[ColExitClass].intern([]byte(class))
+	}
+	for i := range d.userKeyOf {
+		d.userKeyOf[i] = d.userKeyOf[i][:0]
+	}
+	d.docKeyOf = d.docKeyOf[:0]
+	d.calClassOf = d.calClassOf[:0]
+	d.exitClassOf = d.exitClassOf[:0]
+}
+
+// grow doubles the column buffers, up to the batch size.
+func (d *Decoder) grow() {
+	d.capacity = min(2*d.capacity, d.batch)
+	for i := range NumColumns {
+		switch {
+		case d.dicts[i] != nil:
+			d.dicts[i].indices = growSlice(d.dicts[i].indices, d.capacity)
+			d.dicts[i].bits = growSlice(d.dicts[i].bits, (d.capacity+7)/8)
+		case d.strings[i] != nil:
+			d.strings[i].bits = growSlice(d.strings[i].bits, (d.capacity+7)/8)
+		case d.floats[i] != nil:
+			d.floats[i].vals = growSlice(d.floats[i].vals, d.capacity)
+			d.floats[i].bits = growSlice(d.floats[i].bits, (d.capacity+7)/8)
+		default:
+			d.ints[i].vals = growSlice(d.ints[i].vals, d.capacity)
+			d.ints[i].bits = growSlice(d.ints[i].bits, (d.capacity+7)/8)
+		}
+	}
+}
+
+func growSlice[T any](s []T, n int) []T {
+	grown := make([]T, n)
+	copy(grown, s)
+	return grown
+}
+
+// finishBatch hands the column buffers to Arrow as one record.
+func (d *Decoder) finishBatch() arrow.Record {
+	cols := make([]arrow.Array, NumColumns)
+	for i, f := range Schema.Fields() {
+		switch {
+		case d.dicts[i] != nil:
+			cols[i] = d.dicts[i].array(d.rows)
+		case d.strings[i] != nil:
+			cols[i] = d.strings[i].array()
+		case d.floats[i] != nil:
+			cols[i] = d.floats[i].array(d.rows)
+		default:
+			cols[i] = d.ints[i].array(f.Type, d.rows)
+		}
+	}
+	rec := array.NewRecord(Schema, cols, int64(d.rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}

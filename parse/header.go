@@ -1,0 +1,185 @@
+package parse
+
+import (
+	"bytes"
+	"strings"
+)
+
+// fieldKind says how a log field is converted.
+type fieldKind uint8
+
+const (
+	kindIgnore       fieldKind = iota // an unknown column: skipped and counted
+	kindDict                          // dictionary-encoded string
+	kindString                        // plain string (Session ID)
+	kindTime                          // time → timestamp[ms]
+	kindInt                           // counter → int64, empty or -1 = null
+	kindFloat                         // CPU seconds → float64
+	kindDuration                      // Session Duration → duration_ms
+	kindSessionEnd                    // Timestamp: parsed before the row is accepted
+	kindSessionStart                  // Session Start: likewise
+)
+
+// logColumn is one column a session log can have.
+type logColumn struct {
+	header string // as QlikView writes it
+	col    int    // output column; -1 for Session Duration (→ duration_ms)
+	kind   fieldKind
+}
+
+// logColumns lists every known column in the 29-column order with Session
+// ID last, as the one real 12.50 line has it. This order is also the
+// fallback for a file that has no header at all.
+var logColumns = [numLogColumns]logColumn{
+	{"Exe Type", ColExeType, kindDict},
+	{"Exe Version", ColExeVersion, kindDict},
+	{"Server Started", ColServerStarted, kindTime},
+	{"Timestamp", ColSessionEnd, kindSessionEnd},
+	{"Document", ColDocument, kindDict},
+	{"Document Timestamp", ColDocumentTimestamp, kindTime},
+	{"QlikView User", ColQlikViewUser, kindDict},
+	{"Exit Reason", ColExitReason, kindDict},
+	{"Session Start", ColSessionStart, kindSessionStart},
+	{"Session Duration", -1, kindDuration},
+	{"CPU Spent (s)", ColCPUSeconds, kindFloat},
+	{"Bytes Received", ColBytesReceived, kindInt},
+	{"Bytes Sent", ColBytesSent, kindInt},
+	{"Calls", ColCalls, kindInt},
+	{"Selections", ColSelections, kindInt},
+	{"Authenticated User", ColAuthenticatedUser, kindDict},
+	{"Identifying User", ColIdentifyingUser, kindDict},
+	{"Client Machine Identification", ColClientMachineID, kindDict},
+	{"Serial Number", ColSerialNumber, kindDict},
+	{"Client Type", ColClientType, kindDict},
+	{"Client Build Version", ColClientBuildVersion, kindDict},
+	{"Secure Protocol", ColSecureProtocol, kindDict},
+	{"Tunnel Protocol", ColTunnelProtocol, kindDict},
+	{"Server Port", ColServerPort, kindInt},
+	{"Client Address", ColClientAddress, kindDict},
+	{"Client Port", ColClientPort, kindInt},
+	{"CAL Type", ColCALType, kindDict},
+	{"CAL Usage Count", ColCALUsageCount, kindInt},
+	{"Session ID", ColSessionID, kindString},
+}
+
+// numLogColumns is the number of columns a session log can have.
+const numLogColumns = 29
+
+// logColumnByName maps a folded header name to its index in logColumns.
+var logColumnByName = func() map[string]int {
+	m := make(map[string]int, len(logColumns))
+	for i, c := range logColumns {
+		m[foldHeader([]byte(c.header))] = i
+	}
+	return m
+}()
+
+// foldHeader lower-cases a header name and folds runs of white space to one
+// space, so that "Identifying User", "Identifying  user" and "CAL Type" vs
+// "Cal Type" all match.
+func foldHeader(b []byte) string {
+	var sb strings.Builder
+	space := false
+	for _, c := range bytes.TrimSpace(b) {
+		switch {
+		case c == ' ' || c == '\t' || c == '\u00a0':
+			space = true
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if space {
+			sb.WriteByte(' ')
+			space = false
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+// field is one position of a line: what column it feeds and how.
+type field struct {
+	col  int
+	kind fieldKind
+}
+
+// layout is the column-converter table built once from a header line: for
+// each field position, the column it feeds. Columns the header lacks are
+// listed in missing and are null in every row.
+type layout struct {
+	header  string  // the header line it was built from ("" for the fallback)
+	fields  []field // one per field position
+	pos     [numLogColumns]int
+	unknown []string // header names that are not known columns
+	missing []int    // output columns with no field
+}
+
+// newLayout builds the converter table for a header's field names.
+func newLayout(header []byte, names [][]byte) *layout {
+	l := &layout{header: string(header), fields: make([]field, len(names))}
+	for i := range l.pos {
+		l.pos[i] = -1
+	}
+	for i, name := range names {
+		idx, ok := logColumnByName[foldHeader(name)]
+		if !ok || l.pos[idx] >= 0 {
+			l.fields[i] = field{col: -1, kind: kindIgnore}
+			l.unknown = append(l.unknown, string(name))
+			continue
+		}
+		l.pos[idx] = i
+		l.fields[i] = field{col: logColumns[idx].col, kind: logColumns[idx].kind}
+	}
+	for idx, c := range logColumns {
+		if l.pos[idx] < 0 && c.col >= 0 {
+			l.missing = append(l.missing, c.col)
+		}
+	}
+	return l
+}
+
+// isHeader tells whether the fields of a line are a header: the Timestamp
+// and Session Start names are there, and most fields are known names.
+func isHeader(names [][]byte) bool {
+	known, hasTimestamp, hasStart := 0, false, false
+	for _, name := range names {
+		idx, ok := logColumnByName[foldHeader(name)]
+		if !ok {
+			continue
+		}
+		known++
+		switch logColumns[idx].col {
+		case ColSessionEnd:
+			hasTimestamp = true
+		case ColSessionStart:
+			hasStart = true
+		}
+	}
+	return hasTimestamp && hasStart && 2*known >= len(names)
+}
+
+// fallbackLayout is used for a file with no header: the 28 columns of
+// QlikView 11 to 12.30, or those plus Session ID last.
+func fallbackLayout(fieldCount int) *layout {
+	if fieldCount != len(logColumns) && fieldCount != len(logColumns)-1 {
+		return nil
+	}
+	names := make([][]byte, fieldCount)
+	for i := range names {
+		names[i] = []byte(logColumns[i].header)
+	}
+	return newLayout(nil, names)
+}
+
+// Header names of the columns the decoder looks at by position.
+var (
+	logSessionEnd   = logColumnByName["timestamp"]
+	logSessionStart = logColumnByName["session start"]
+	logDuration     = logColumnByName["session duration"]
+	logAuthUser     = logColumnByName["authenticated user"]
+	logIdentUser    = logColumnByName["identifying user"]
+	logClientID     = logColumnByName["client machine identification"]
+	logDocument     = logColumnByName["document"]
+	logCALType      = logColumnByName["cal type"]
+	logExitReason   = logColumnByName["exit reason"]
+)
