@@ -208,4 +208,8 @@ type StateInfo struct {
 	Excluded       int64  `json:"excluded"`        // sessions skipped by exclude patterns
 	Later          int64  `json:"later"`           // sessions that ended after as_of
 	ComputedBy     string `json:"computed_by"`     // qvmeter version
+	// Simulate mode: sessions given the CAL type their line records, and
+	// sessions given another one (or denied).
+	SimulatedSameAsLogged    int64 `json:"simulated_same_as_logged,omitempty"`
+	SimulatedOtherThanLogged int64 `json:"simulated_other_than_logged,omitempty"`
 }

@@ -1,0 +1,111 @@
+package metering
+
+// capacityUnit is the spec's 6-minute unit of Analyzer Capacity.
+const capacityUnit = 6
+
+// capacityKey is one ledger cell: UTC month × user × document × server.
+type capacityKey struct {
+	month    month
+	user     uint32
+	document uint32
+	server   uint32
+}
+
+type capacityCell struct {
+	minutes, sessions                    int64
+	missing, missingMin, missingMax      int64
+	notMultipleOf6, aboveDuration, spans int64
+}
+
+// monthBudget is one UTC month of a pool's capacity budget.
+type monthBudget struct {
+	minutes, sessions int64
+	users             map[uint32]struct{}
+	exhaustedAt       int64 // 0: not reached
+}
+
+// capacityLedger sums Analyzer Capacity minutes as logged in CAL Usage Count,
+// never recomputing them from the duration: idle time consumes nothing and
+// is not logged. Memory grows with months × users × documents × servers.
+type capacityLedger struct {
+	cells    map[capacityKey]*capacityCell
+	months   map[month]*monthBudget
+	limit    int64 // budget + overage ceiling; < 0 unlimited or unknown
+	endMonth monthCache
+}
+
+func newCapacityLedger(limit int64) *capacityLedger {
+	return &capacityLedger{cells: map[capacityKey]*capacityCell{}, months: map[month]*monthBudget{}, limit: limit}
+}
+
+// capacityCheck is what record found wrong with one session's count.
+type capacityCheck struct {
+	missing, notMultipleOf6, aboveDuration, spansMonth bool
+	bound                                              int64 // 6 × ceil(duration / 6 min)
+}
+
+// record books one capacity session by its end month and returns what is
+// wrong with its count; minutes is what it consumed (the logged count in
+// reconstruct mode, NoCount when missing).
+func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
+	m := l.endMonth.of(s.End)
+	key := capacityKey{m, s.User, s.Document, s.Server}
+	cell := l.cells[key]
+	if cell == nil {
+		cell = &capacityCell{}
+		l.cells[key] = cell
+	}
+	check := capacityCheck{bound: capacityUnit * max(1, ceilDiv(s.DurationMS, capacityUnit*minuteMS))}
+	check.spansMonth = s.Start < l.endMonth.from
+	cell.sessions++
+	if minutes == NoCount {
+		check.missing = true
+		cell.missing++
+		cell.missingMin += capacityUnit
+		cell.missingMax += check.bound
+		minutes = 0
+	} else {
+		check.notMultipleOf6 = minutes%capacityUnit != 0
+		check.aboveDuration = minutes > check.bound
+		cell.minutes += minutes
+	}
+	if check.notMultipleOf6 {
+		cell.notMultipleOf6++
+	}
+	if check.aboveDuration {
+		cell.aboveDuration++
+	}
+	if check.spansMonth {
+		cell.spans++
+	}
+	budget := l.month(m)
+	budget.minutes += minutes
+	budget.sessions++
+	budget.users[s.User] = struct{}{}
+	if l.limit >= 0 && budget.exhaustedAt == 0 && budget.minutes >= l.limit {
+		budget.exhaustedAt = s.End
+	}
+	return check
+}
+
+func (l *capacityLedger) month(m month) *monthBudget {
+	b := l.months[m]
+	if b == nil {
+		b = &monthBudget{users: map[uint32]struct{}{}}
+		l.months[m] = b
+	}
+	return b
+}
+
+// exhausted reports whether the month of time t has no minutes left.
+func (l *capacityLedger) exhausted(t int64) bool {
+	if l.limit < 0 {
+		return false
+	}
+	b := l.months[l.endMonth.of(t)]
+	return b != nil && b.minutes >= l.limit
+}
+
+func (c capacityCheck) flagged() bool {
+	return c.missing || c.notMultipleOf6 || c.aboveDuration
+}

@@ -1,0 +1,257 @@
+package metering
+
+import (
+	"container/heap"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qvmeter/qvmeter/parse"
+)
+
+// Mode is how the engine decides which licence a session used.
+type Mode uint8
+
+const (
+	// Reconstruct trusts the CAL Type each line records.
+	Reconstruct Mode = iota
+	// Simulate ignores it and assigns by the server's order against the licence.
+	Simulate
+)
+
+func (m Mode) String() string {
+	if m == Simulate {
+		return "simulate"
+	}
+	return "reconstruct"
+}
+
+// Config is what a replay is computed against.
+type Config struct {
+	Mode Mode
+	// AsOf is the time the state is rebuilt for: only sessions that ended at
+	// or before it count, and idle times and quarantines are measured to it.
+	AsOf time.Time
+	// License is the licence file; nil rebuilds from the logs alone, with
+	// pool sizes unknown. Simulate mode needs one.
+	License *License
+	// Horizon is the longest session (session_end − session_start, ms) in the
+	// input: sessions arrive in end order and are re-sorted by start through
+	// a buffer that holds this much time. A longer session is counted as a
+	// late_session anomaly.
+	Horizon int64
+}
+
+// Engine replays sessions in session_end order through the licensing rules.
+// Use Dicts to intern a session's texts, Add each session, then Finish.
+type Engine struct {
+	Dicts
+	cfg         Config
+	asOf        int64
+	pools       []*pool
+	serverPool  []int32 // per server id: 1 + pool index; 0 not resolved yet
+	excluded    []int8  // per user id: 0 unknown, 1 counted, 2 excluded
+	exclude     []string
+	byStart     startHeap // sessions waiting to be taken in start order
+	released    int64     // every session starting before this has been taken
+	counts      counts
+	unknownCALs map[[2]uint32]*AnomalyRow // pool × raw CAL Type
+	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
+	late        map[*pool]*AnomalyRow
+	policyDay   int32
+	// onAssign, when set, sees each simulated assignment (CALNone: denied).
+	onAssign func(s *Session, assigned parse.CALClass)
+}
+
+type counts struct {
+	sessions, excluded, later, agree, differ int64
+}
+
+// NewEngine prepares a replay.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Mode == Simulate && cfg.License == nil {
+		return nil, fmt.Errorf("simulate mode needs a licence file")
+	}
+	e := &Engine{Dicts: newDicts(), cfg: cfg, asOf: cfg.AsOf.UnixMilli(), released: minTime, policyDay: -1 << 30,
+		unknownCALs: map[[2]uint32]*AnomalyRow{}, outsideEra: map[[2]uint32]*AnomalyRow{}, late: map[*pool]*AnomalyRow{}}
+	lic := cfg.License
+	if lic == nil {
+		e.pools = []*pool{newPool(DefaultPool, nil, nil, false, e.Documents)}
+		return e, nil
+	}
+	for _, pattern := range lic.Exclude {
+		e.exclude = append(e.exclude, strings.ToLower(pattern))
+	}
+	e.pools = append(e.pools, newPool(DefaultPool, lic.CAL, lic.SLK, true, e.Documents))
+	for _, g := range lic.Groups {
+		e.pools = append(e.pools, newPool(g.Name, g.CAL, g.SLK, true, e.Documents))
+	}
+	return e, nil
+}
+
+const minTime = -1 << 62
+
+// Add replays one session. Sessions must come in session_end order.
+func (e *Engine) Add(s *Session) {
+	if s.End > e.asOf {
+		e.counts.later++
+		return
+	}
+	if e.isExcluded(s.User) {
+		e.counts.excluded++
+		return
+	}
+	e.counts.sessions++
+	if e.cfg.Mode == Reconstruct {
+		e.reconstruct(s)
+		if s.CAL != parse.CALSession {
+			e.releaseUntil(s.End - e.cfg.Horizon)
+			return
+		}
+	}
+	if s.Start < e.released {
+		e.lateSession(s)
+		e.takeInStartOrder(s)
+	} else {
+		heap.Push(&e.byStart, *s)
+	}
+	e.releaseUntil(s.End - e.cfg.Horizon)
+}
+
+// releaseUntil takes, in start order, the waiting sessions that start before
+// t: no session still to come can start earlier.
+func (e *Engine) releaseUntil(t int64) {
+	for len(e.byStart) > 0 && e.byStart[0].Start < t {
+		s := heap.Pop(&e.byStart).(Session)
+		e.takeInStartOrder(&s)
+	}
+	e.released = max(e.released, t)
+}
+
+func (e *Engine) takeInStartOrder(s *Session) {
+	if e.cfg.Mode == Simulate {
+		e.simulate(s)
+		return
+	}
+	p := e.poolOf(s.Server)
+	p.sessionCALs.add(s.Client, s.Start, s.End)
+}
+
+func (e *Engine) lateSession(s *Session) {
+	p := e.poolOf(s.Server)
+	a := e.late[p]
+	if a == nil {
+		at := s.Start
+		a = &AnomalyRow{Kind: AnomalyLateSession, At: &at, UserKey: e.Users.Name(s.User), User: e.UserDisplay(s.User),
+			Server: e.Servers.Name(s.Server), Limit: e.cfg.Horizon, SourceFile: e.SourceFiles.Name(s.SourceFile), SourceLine: s.SourceLine,
+			Detail: "session longer than the reorder horizon: start-order rules took it late"}
+		e.late[p] = a
+	}
+	a.Observed++
+}
+
+// isExcluded matches the user's key against the exclude patterns once.
+func (e *Engine) isExcluded(user uint32) bool {
+	for int(user) >= len(e.excluded) {
+		e.excluded = append(e.excluded, 0)
+	}
+	if e.excluded[user] == 0 {
+		e.excluded[user] = 1
+		key := e.Users.Name(user)
+		for _, pattern := range e.exclude {
+			if globMatch(pattern, key) {
+				e.excluded[user] = 2
+				break
+			}
+		}
+	}
+	return e.excluded[user] == 2
+}
+
+// globMatch matches a lower-cased pattern with * (any run) and ? (one
+// character) against a key. Backslashes are literal: patterns are Windows
+// accounts such as corp\svc_*.
+func globMatch(pattern, key string) bool {
+	star, mark := -1, 0
+	p, k := 0, 0
+	for k < len(key) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
+			p++
+			k++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, k
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			k = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// poolOf returns the pool a server belongs to, resolving it on first sight.
+func (e *Engine) poolOf(server uint32) *pool {
+	for int(server) >= len(e.serverPool) {
+		e.serverPool = append(e.serverPool, 0)
+	}
+	if e.serverPool[server] == 0 {
+		e.serverPool[server] = int32(e.resolvePool(e.Servers.Name(server))) + 1
+	}
+	return e.pools[e.serverPool[server]-1]
+}
+
+func (e *Engine) resolvePool(server string) int {
+	lic := e.cfg.License
+	if lic == nil {
+		return 0
+	}
+	for i, g := range lic.Groups {
+		for _, name := range g.Servers {
+			if strings.EqualFold(name, server) {
+				return i + 1
+			}
+		}
+	}
+	listed := len(lic.Servers) == 0
+	for _, name := range lic.Servers {
+		listed = listed || strings.EqualFold(name, server)
+	}
+	if !listed {
+		e.pools[0].anomalies = append(e.pools[0].anomalies, AnomalyRow{Kind: AnomalyUnlistedServer, Server: server,
+			Detail: "server not listed in the licence file: counted in the top-level licence"})
+	}
+	return 0
+}
+
+// startHeap orders waiting sessions by start, then end and source line, so
+// that the replay does not depend on the input's order among equals.
+type startHeap []Session
+
+func (h startHeap) Len() int { return len(h) }
+func (h startHeap) Less(i, j int) bool {
+	a, b := &h[i], &h[j]
+	switch {
+	case a.Start != b.Start:
+		return a.Start < b.Start
+	case a.End != b.End:
+		return a.End < b.End
+	case a.SourceFile != b.SourceFile:
+		return a.SourceFile < b.SourceFile
+	}
+	return a.SourceLine < b.SourceLine
+}
+func (h startHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *startHeap) Push(x any)   { *h = append(*h, x.(Session)) }
+func (h *startHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

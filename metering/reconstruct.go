@@ -1,0 +1,91 @@
+package metering
+
+import (
+	"github.com/qvmeter/qvmeter/parse"
+)
+
+// reconstruct books a session under the CAL type its line records. Session
+// CALs are booked later, in start order (takeInStartOrder).
+func (e *Engine) reconstruct(s *Session) {
+	p := e.poolOf(s.Server)
+	if kind, ok := holderKindOf(s.CAL); ok {
+		p.holders.findOrAssign(kind, s.User, s.Document).use(s)
+	}
+	switch s.CAL {
+	case parse.CALAnalyzerCapacity:
+		e.bookCapacity(p, s, s.UsageCount)
+	case parse.CALUsage:
+		p.usage.consume(s.Start, usageUnits(s))
+	case parse.CALUnknown:
+		e.countUnknownCAL(p, s)
+	}
+	if e.cfg.License != nil && !e.cfg.License.ConvertedAt.IsZero() {
+		if calEra, ok := isCALEraClass(s.CAL); ok && calEra != isCALEra(e.cfg.License, p, s.End) {
+			e.countOutsideEra(p, s)
+		}
+	}
+}
+
+// bookCapacity records capacity minutes and turns a flagged count or a
+// session across a month boundary into a traceable anomaly.
+func (e *Engine) bookCapacity(p *pool, s *Session, minutes int64) {
+	check := p.capacity.record(s, minutes)
+	if !check.flagged() && !check.spansMonth {
+		return
+	}
+	row := e.sessionAnomaly(s)
+	row.CALType = parse.CALAnalyzerCapacity.String()
+	row.Month = monthOf(s.End).String()
+	if check.flagged() {
+		flagged := row
+		flagged.Kind, flagged.Observed, flagged.Limit = AnomalyCapacityCount, minutes, check.bound
+		switch {
+		case check.missing:
+			flagged.Detail = "no CAL Usage Count: between 6 and limit minutes"
+		case check.notMultipleOf6 && check.aboveDuration:
+			flagged.Detail = "count not a multiple of 6 and above 6 × ceil(duration / 6 min)"
+		case check.notMultipleOf6:
+			flagged.Detail = "count not a multiple of 6"
+		default:
+			flagged.Detail = "count above 6 × ceil(duration / 6 min)"
+		}
+		p.anomalies = append(p.anomalies, flagged)
+	}
+	if check.spansMonth {
+		row.Kind, row.Observed = AnomalySpansMonth, minutes
+		row.Detail = "started in " + monthOf(s.Start).String() + ": booked in the month it ended"
+		p.anomalies = append(p.anomalies, row)
+	}
+}
+
+// sessionAnomaly is an anomaly row that points at one session's line.
+func (e *Engine) sessionAnomaly(s *Session) AnomalyRow {
+	at := s.End
+	return AnomalyRow{At: &at, Day: dayString(dayOf(s.End)), User: e.UserDisplay(s.User), UserKey: e.Users.Name(s.User),
+		DocumentKey: e.Documents.Name(s.Document), Server: e.Servers.Name(s.Server),
+		SourceFile: e.SourceFiles.Name(s.SourceFile), SourceLine: s.SourceLine}
+}
+
+// countUnknownCAL keeps one anomaly per pool and CAL Type text, with the
+// first line that had it and how many did.
+func (e *Engine) countUnknownCAL(p *pool, s *Session) {
+	e.countPerText(e.unknownCALs, p, s, s.CALText, AnomalyUnknownCALType, "CAL Type not recognised: "+quoteText(e.CALTexts.Name(s.CALText)))
+}
+
+func (e *Engine) countOutsideEra(p *pool, s *Session) {
+	e.countPerText(e.outsideEra, p, s, uint32(s.CAL), AnomalyEraMismatch, s.CAL.String()+" session on the other side of converted_at")
+}
+
+func (e *Engine) countPerText(seen map[[2]uint32]*AnomalyRow, p *pool, s *Session, text uint32, kind, detail string) {
+	key := [2]uint32{uint32(e.serverPool[s.Server]), text}
+	row := seen[key]
+	if row == nil {
+		first := e.sessionAnomaly(s)
+		first.Pool, first.Kind, first.CALType, first.Detail = p.name, kind, s.CAL.String(), detail
+		row = &first
+		seen[key] = row
+	}
+	row.Observed++
+}
+
+func quoteText(s string) string { return "\"" + s + "\"" }

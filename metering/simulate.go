@@ -1,0 +1,168 @@
+package metering
+
+import (
+	"github.com/qvmeter/qvmeter/parse"
+)
+
+// Denial reasons.
+const (
+	DenyNoCALFree         = "no_cal_free"
+	DenyCapacityExhausted = "capacity_exhausted"
+	DenyNoLicence         = "no_licence"
+)
+
+// simulate assigns a licence to a session at its start, in the server's
+// order, and books it as reconstruct would have booked that CAL type.
+func (e *Engine) simulate(s *Session) {
+	p := e.poolOf(s.Server)
+	e.applyIdlePolicy(s.Start)
+	var assigned parse.CALClass
+	var reason string
+	if isCALEra(e.cfg.License, p, s.End) {
+		assigned, reason = e.assignCAL(p, s)
+	} else {
+		assigned, reason = e.assignSLK(p, s)
+	}
+	if reason != "" {
+		p.denials = append(p.denials, DenialRow{Pool: p.name, At: s.Start, User: e.UserDisplay(s.User), UserKey: e.Users.Name(s.User),
+			DocumentKey: e.Documents.Name(s.Document), Server: e.Servers.Name(s.Server), Reason: reason,
+			LoggedCALType: s.CAL.String(), SourceFile: e.SourceFiles.Name(s.SourceFile), SourceLine: s.SourceLine})
+		assigned = parse.CALNone
+	}
+	if assigned == s.CAL {
+		e.counts.agree++
+	} else {
+		e.counts.differ++
+	}
+	if e.onAssign != nil {
+		e.onAssign(s, assigned)
+	}
+}
+
+// assignCAL is the CAL-era order: the user's named CAL, the user's document
+// CAL, a new named CAL, a new document CAL, a session CAL, a usage CAL.
+func (e *Engine) assignCAL(p *pool, s *Session) (parse.CALClass, string) {
+	cal := p.cal
+	if cal == nil {
+		return 0, DenyNoLicence
+	}
+	if h := p.holders.find(kindNamed, s.User, 0); h != nil {
+		h.use(s)
+		return parse.CALNamed, ""
+	}
+	if h := p.holders.find(kindDocument, s.User, s.Document); h != nil {
+		h.use(s)
+		return parse.CALDocument, ""
+	}
+	if cal.NamedDynamic && e.canAssign(p, kindNamed, s, int64(cal.Named)) {
+		p.holders.assign(kindNamed, s.User, 0).use(s)
+		return parse.CALNamed, ""
+	}
+	if alloc, ok := p.allocations[s.Document]; ok && alloc.Dynamic && e.canAssign(p, kindDocument, s, int64(alloc.Allocated)) {
+		p.holders.assign(kindDocument, s.User, s.Document).use(s)
+		return parse.CALDocument, ""
+	}
+	if p.sessionCALs.canHold(s.Client, s.Start, int64(cal.Session)) {
+		p.sessionCALs.add(s.Client, s.Start, s.End)
+		return parse.CALSession, ""
+	}
+	if cal.Usage > 0 && p.usage.availableAt(dayOf(s.Start)) >= 1 {
+		p.usage.consume(s.Start, usageUnits(s))
+		return parse.CALUsage, ""
+	}
+	return 0, DenyNoCALFree
+}
+
+// assignSLK is the SLK order: the user's professional or analyzer
+// assignment, a new professional, a new analyzer, Analyzer Capacity.
+func (e *Engine) assignSLK(p *pool, s *Session) (parse.CALClass, string) {
+	slk := p.slk
+	if slk == nil {
+		return 0, DenyNoLicence
+	}
+	if h := p.holders.find(kindProfessional, s.User, 0); h != nil {
+		h.use(s)
+		return parse.CALProfessional, ""
+	}
+	if h := p.holders.find(kindAnalyzer, s.User, 0); h != nil {
+		h.use(s)
+		return parse.CALAnalyzer, ""
+	}
+	if slk.ProfessionalDynamic && e.canAssign(p, kindProfessional, s, int64(slk.Professional)) {
+		p.holders.assign(kindProfessional, s.User, 0).use(s)
+		return parse.CALProfessional, ""
+	}
+	if slk.AnalyzerDynamic && e.canAssign(p, kindAnalyzer, s, int64(slk.Analyzer)) {
+		p.holders.assign(kindAnalyzer, s.User, 0).use(s)
+		return parse.CALAnalyzer, ""
+	}
+	if !p.capacity.exhausted(s.Start) {
+		minutes := s.UsageCount
+		if s.CAL != parse.CALAnalyzerCapacity || minutes == NoCount {
+			minutes = capacityUnit // one unit: the least a visit consumes
+		}
+		e.bookCapacity(p, s, minutes)
+		return parse.CALAnalyzerCapacity, ""
+	}
+	return 0, DenyCapacityExhausted
+}
+
+// canAssign reports whether a new licence of kind (for s's document, when
+// a document CAL) is free at s's start: fewer in use, counting revoked ones
+// still in quarantine, than licensed; and the user is not coming back
+// during the quarantine of one taken from them.
+func (e *Engine) canAssign(p *pool, kind holderKind, s *Session, licensed int64) bool {
+	document := uint32(0)
+	if kind == kindDocument {
+		document = s.Document
+	}
+	if until, ok := p.quarantined[quarantineKey{kind, s.User, document}]; ok {
+		if s.Start < until {
+			return false
+		}
+		delete(p.quarantined, quarantineKey{kind, s.User, document})
+	}
+	inUse := int64(p.holders.active[kind])
+	if kind == kindDocument {
+		inUse = int64(p.holders.activeByDoc[document])
+	}
+	kept := p.inQuarantine[:0]
+	for _, q := range p.inQuarantine {
+		if q.until > s.Start {
+			kept = append(kept, q)
+			if q.kind == kind && q.document == document {
+				inUse++
+			}
+		}
+	}
+	p.inQuarantine = kept
+	return inUse < licensed
+}
+
+// applyIdlePolicy revokes, once per UTC day, the named and document CALs
+// idle for the licence's revoke_idle_days; each stays occupied until last
+// use + quarantine.
+func (e *Engine) applyIdlePolicy(t int64) {
+	days := int64(e.cfg.License.Policy.RevokeIdleDays)
+	day := dayOf(t)
+	if days == 0 || day == e.policyDay {
+		return
+	}
+	e.policyDay = day
+	now := int64(day) * dayMS
+	for _, p := range e.pools {
+		for i := range p.holders.holders {
+			h := &p.holders.holders[i]
+			if h.revoked || (h.kind != kindNamed && h.kind != kindDocument) || now-h.lastUsed < days*dayMS {
+				continue
+			}
+			p.holders.revoke(h, now)
+			q, _ := p.quarantine(h.kind).of(e.ExeVersions.Name(h.exeVersion))
+			until := h.lastUsed + q.Milliseconds()
+			if until > now {
+				p.inQuarantine = append(p.inQuarantine, quarantinedCAL{h.kind, h.document, until})
+				p.quarantined[quarantineKey{h.kind, h.user, h.document}] = until
+			}
+		}
+	}
+}
