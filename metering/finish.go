@@ -46,7 +46,7 @@ func (e *Engine) Finish() *State {
 		}
 		for _, row := range p.usage.rows(dayOf(e.asOf)) {
 			row.Pool = p.name
-			if row.Available != nil && *row.Available < 0 {
+			if row.Available != nil && *row.Available < 0 && row.Consumed > 0 {
 				st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyPoolExceeded, CALType: "usage", Day: row.Day,
 					Observed: row.Consumed, Limit: p.usage.size, Detail: fmt.Sprintf("usage CALs overdrawn: %.2f available", *row.Available)})
 			}
@@ -172,7 +172,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			}
 			if over > 0 {
 				detail := fmt.Sprintf("%d capacity minutes, budget %d", b.minutes, budget)
-				if ceiling >= 0 && b.minutes > budget+ceiling {
+				if ceiling > 0 && b.minutes > budget+ceiling {
 					detail += fmt.Sprintf(", above the overage ceiling of %d", ceiling)
 				}
 				st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyOverBudget, CALType: "analyzer_capacity",

@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"fmt"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -38,10 +39,10 @@ func (e *Engine) bookCapacity(p *pool, s *Session, minutes int64) {
 	row.Month = monthOf(s.End).String()
 	if check.flagged() {
 		flagged := row
-		flagged.Kind, flagged.Observed, flagged.Limit = AnomalyCapacityCount, minutes, check.bound
+		flagged.Kind, flagged.Observed, flagged.Limit = AnomalyCapacityCount, max(0, minutes), check.bound
 		switch {
 		case check.missing:
-			flagged.Detail = "no CAL Usage Count: between 6 and limit minutes"
+			flagged.Detail = fmt.Sprintf("no CAL Usage Count: between %d and %d minutes", capacityUnit, check.bound)
 		case check.notMultipleOf6 && check.aboveDuration:
 			flagged.Detail = "count not a multiple of 6 and above 6 × ceil(duration / 6 min)"
 		case check.notMultipleOf6:
@@ -52,7 +53,7 @@ func (e *Engine) bookCapacity(p *pool, s *Session, minutes int64) {
 		p.anomalies = append(p.anomalies, flagged)
 	}
 	if check.spansMonth {
-		row.Kind, row.Observed = AnomalySpansMonth, minutes
+		row.Kind, row.Observed = AnomalySpansMonth, max(0, minutes)
 		row.Detail = "started in " + monthOf(s.Start).String() + ": booked in the month it ended"
 		p.anomalies = append(p.anomalies, row)
 	}

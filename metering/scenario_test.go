@@ -250,7 +250,7 @@ func formatCell(v reflect.Value, tag string) string {
 		}
 		return strings.Join(parts, ",")
 	case v.Kind() == reflect.Float64:
-		return strconv.FormatFloat(v.Float(), 'f', -1, 64)
+		return strconv.FormatFloat(v.Float(), 'f', 2, 64)
 	case v.Kind() == reflect.String && v.String() == "":
 		return ""
 	}
