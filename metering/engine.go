@@ -59,6 +59,7 @@ type Engine struct {
 	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
 	late        map[*pool]*AnomalyRow
 	policyDay   int32
+	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
 	// onAssign, when set, sees each simulated assignment (CALNone: denied).
 	onAssign func(s *Session, assigned parse.CALClass)
 }

@@ -42,7 +42,7 @@ type holder struct {
 	kind       holderKind
 	user       uint32
 	document   uint32 // only for kindDocument
-	firstUsed  int64  // earliest session start
+	firstUsed  int64  // earliest session end
 	lastUsed   int64  // latest session end
 	sessions   int64
 	servers    []uint32 // distinct, small
@@ -54,8 +54,8 @@ type holder struct {
 
 // use records one session under the assignment.
 func (h *holder) use(s *Session) {
-	if h.sessions == 0 || s.Start < h.firstUsed {
-		h.firstUsed = s.Start
+	if h.sessions == 0 || s.End < h.firstUsed {
+		h.firstUsed = s.End
 	}
 	if h.sessions == 0 || s.End >= h.lastUsed {
 		h.lastUsed = s.End

@@ -111,8 +111,11 @@ func (p *pool) quarantine(kind holderKind) quarantinePolicy {
 // isCALEra tells which pools a session draws on: the CAL era before the
 // licence's conversion to a Signed License Key, the SLK era after.
 func isCALEra(lic *License, p *pool, end int64) bool {
-	if lic == nil || lic.ConvertedAt.IsZero() {
+	switch {
+	case p.cal == nil || p.slk == nil:
 		return p.cal != nil || p.slk == nil
+	case lic == nil || lic.ConvertedAt.IsZero():
+		return true
 	}
 	return end < lic.ConvertedAt.UnixMilli()
 }

@@ -121,7 +121,7 @@ func parseSession(line string, n int) (ingest.SessionRow, error) {
 	}
 	user, doc := fields["user"], get("doc", "Sales.qvw")
 	calText, exe := get("cal", "Named User"), get("exe", "12.50.20200.0")
-	client, clientType := get("client", user), get("type", "Ajax")
+	client, clientType := get("client", "pc-"+user), get("type", "Ajax")
 	row := ingest.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
 		AuthenticatedUser: &user, UserKey: strings.ToLower(user), Document: &doc, DocumentKey: DocumentKey(doc),
 		Server: get("server", "A"), ExeVersion: &exe, CALType: &calText, CALClass: parse.ClassifyCAL([]byte(calText)).String(),

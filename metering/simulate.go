@@ -1,6 +1,8 @@
 package metering
 
 import (
+	"strings"
+
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -46,6 +48,9 @@ func (e *Engine) assignCAL(p *pool, s *Session) (parse.CALClass, string) {
 	if cal == nil {
 		return 0, DenyNoLicence
 	}
+	if !e.isIdentified(s) {
+		return e.assignShared(p, s)
+	}
 	if h := p.holders.find(kindNamed, s.User, 0); h != nil {
 		h.use(s)
 		return parse.CALNamed, ""
@@ -62,15 +67,38 @@ func (e *Engine) assignCAL(p *pool, s *Session) (parse.CALClass, string) {
 		p.holders.assign(kindDocument, s.User, s.Document).use(s)
 		return parse.CALDocument, ""
 	}
-	if p.sessionCALs.canHold(s.Client, s.Start, int64(cal.Session)) {
+	return e.assignShared(p, s)
+}
+
+// assignShared is the end of the CAL-era order, the CALs that anonymous
+// users can have too: a session CAL, else usage CALs.
+func (e *Engine) assignShared(p *pool, s *Session) (parse.CALClass, string) {
+	if p.cal.Session > 0 && p.sessionCALs.canHold(s.Client, s.Start, int64(p.cal.Session)) {
 		p.sessionCALs.add(s.Client, s.Start, s.End)
 		return parse.CALSession, ""
 	}
-	if cal.Usage > 0 && p.usage.availableAt(dayOf(s.Start)) >= 1 {
-		p.usage.consume(s.Start, usageUnits(s))
+	if p.usage.take(s.Start, usageUnits(s)) > 0 {
 		return parse.CALUsage, ""
 	}
 	return 0, DenyNoCALFree
+}
+
+// isIdentified reports whether the session's user is a named account, not
+// an anonymous one keyed on its Client Machine Identification: only
+// identified users can be given named, document, professional or analyzer
+// licences.
+func (e *Engine) isIdentified(s *Session) bool {
+	for int(s.User) >= len(e.identified) {
+		e.identified = append(e.identified, 0)
+	}
+	if e.identified[s.User] == 0 {
+		machine, _, _ := strings.Cut(e.Clients.Name(s.Client), "\x00")
+		e.identified[s.User] = 1
+		if strings.EqualFold(machine, e.Users.Name(s.User)) {
+			e.identified[s.User] = 2
+		}
+	}
+	return e.identified[s.User] == 1
 }
 
 // assignSLK is the SLK order: the user's professional or analyzer
@@ -80,21 +108,23 @@ func (e *Engine) assignSLK(p *pool, s *Session) (parse.CALClass, string) {
 	if slk == nil {
 		return 0, DenyNoLicence
 	}
-	if h := p.holders.find(kindProfessional, s.User, 0); h != nil {
-		h.use(s)
-		return parse.CALProfessional, ""
-	}
-	if h := p.holders.find(kindAnalyzer, s.User, 0); h != nil {
-		h.use(s)
-		return parse.CALAnalyzer, ""
-	}
-	if slk.ProfessionalDynamic && e.canAssign(p, kindProfessional, s, int64(slk.Professional)) {
-		p.holders.assign(kindProfessional, s.User, 0).use(s)
-		return parse.CALProfessional, ""
-	}
-	if slk.AnalyzerDynamic && e.canAssign(p, kindAnalyzer, s, int64(slk.Analyzer)) {
-		p.holders.assign(kindAnalyzer, s.User, 0).use(s)
-		return parse.CALAnalyzer, ""
+	if e.isIdentified(s) {
+		if h := p.holders.find(kindProfessional, s.User, 0); h != nil {
+			h.use(s)
+			return parse.CALProfessional, ""
+		}
+		if h := p.holders.find(kindAnalyzer, s.User, 0); h != nil {
+			h.use(s)
+			return parse.CALAnalyzer, ""
+		}
+		if slk.ProfessionalDynamic && e.canAssign(p, kindProfessional, s, int64(slk.Professional)) {
+			p.holders.assign(kindProfessional, s.User, 0).use(s)
+			return parse.CALProfessional, ""
+		}
+		if slk.AnalyzerDynamic && e.canAssign(p, kindAnalyzer, s, int64(slk.Analyzer)) {
+			p.holders.assign(kindAnalyzer, s.User, 0).use(s)
+			return parse.CALAnalyzer, ""
+		}
 	}
 	if !p.capacity.exhausted(s.Start) {
 		minutes := s.UsageCount

@@ -37,10 +37,12 @@ type HolderRow struct {
 	CALType     string `parquet:"cal_type,dict,zstd"` // named | document | professional | analyzer
 	User        string `parquet:"user,zstd"`
 	UserKey     string `parquet:"user_key,zstd"`
-	DocumentKey string `parquet:"document_key,zstd"`                          // empty unless cal_type = document
-	FirstUsed   int64  `parquet:"first_used,timestamp(millisecond:utc),zstd"` // earliest session_start
-	LastUsed    int64  `parquet:"last_used,timestamp(millisecond:utc),zstd"`  // latest session_end
-	Sessions    int64  `parquet:"sessions,zstd"`
+	DocumentKey string `parquet:"document_key,zstd"` // empty unless cal_type = document
+	// A use of a licence is a session end (the Timestamp column): FirstUsed
+	// is the earliest session_end under it, LastUsed the latest.
+	FirstUsed int64 `parquet:"first_used,timestamp(millisecond:utc),zstd"`
+	LastUsed  int64 `parquet:"last_used,timestamp(millisecond:utc),zstd"`
+	Sessions  int64 `parquet:"sessions,zstd"`
 	// Servers lists the servers (sorted) the holder's sessions ran on.
 	Servers []string `parquet:"servers,list"`
 	// Documents is the number of distinct documents opened with this licence.

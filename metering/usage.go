@@ -7,9 +7,10 @@ import "slices"
 const (
 	usageCALHour      = 60 * minuteMS
 	usageRechargeDays = 28
+	usageRecharge     = usageRechargeDays * dayMS
 )
 
-// usageUnits is how many Usage CALs a session consumed: its logged count
+// usageUnits is how many Usage CALs a session consumes: its logged count
 // where there is one, else one per started hour (at least one).
 func usageUnits(s *Session) int64 {
 	if s.UsageCount > 0 {
@@ -18,62 +19,68 @@ func usageUnits(s *Session) int64 {
 	return max(1, ceilDiv(s.End-s.Start, usageCALHour))
 }
 
-// usagePool is one pool's Usage CALs: consumption per UTC day, and the
-// availability it leaves under the recharge model. Memory grows with days.
+// usagePool is one pool's Usage CALs. Every unit a session consumes is
+// counted at the session's start [guess: the server does not log when the
+// further hours are taken]. consumed feeds the daily table (memory grows
+// with days); returns and level are the live pool that simulate mode draws
+// on, in start order (memory grows with the pool size).
 type usagePool struct {
 	size     int64 // < 0: unknown
 	linear   bool  // the "linear" recharge model, else "per-cal"
 	consumed map[int32]int64
-	// linear model: available at the end of day cachedDay (NaN-free cache
-	// of the recurrence, valid while no consumption is added before it).
-	cachedDay   int32
-	cachedAvail float64
-	cacheValid  bool
+
+	returns []int64 // per-cal: when each unit out comes back, increasing
+	level   float64 // linear: CALs left at levelAt
+	levelAt int64
 }
 
 func newUsagePool(size int64, linear bool) *usagePool {
-	return &usagePool{size: size, linear: linear, consumed: map[int32]int64{}}
+	return &usagePool{size: size, linear: linear, consumed: map[int32]int64{}, level: float64(size), levelAt: minTime}
 }
 
-// consume records a session's units: the k-th at start + k hours.
-func (u *usagePool) consume(start int64, units int64) {
-	for k := int64(0); k < units; k++ {
-		day := dayOf(start + k*usageCALHour)
-		u.consumed[day]++
-		if u.cacheValid && day <= u.cachedDay {
-			u.cacheValid = false
-		}
-	}
+// consume books units used at start (reconstruct: the log says they were).
+func (u *usagePool) consume(start, units int64) {
+	u.consumed[dayOf(start)] += units
 }
 
-// availableAt is what is left during day after the consumption recorded so
-// far: size minus the units of the last 28 days (per-cal), or the linear
-// recurrence min(size, yesterday + size/28) − today.
-func (u *usagePool) availableAt(day int32) float64 {
-	if !u.linear {
-		used := int64(0)
-		for d := day - usageRechargeDays + 1; d <= day; d++ {
-			used += u.consumed[d]
+// take gives a session starting at start up to want units from the live
+// pool and returns how many it got (0: none left). Calls come in start order.
+func (u *usagePool) take(start, want int64) int64 {
+	var available int64
+	if u.linear {
+		if u.levelAt != minTime {
+			u.level = min(float64(u.size), u.level+float64(u.size)*float64(start-u.levelAt)/float64(usageRecharge))
 		}
-		return float64(u.size - used)
-	}
-	if !u.cacheValid || u.cachedDay > day {
-		first := day
-		for d := range u.consumed {
-			first = min(first, d)
+		u.levelAt = start
+		available = int64(u.level)
+	} else {
+		back := 0
+		for back < len(u.returns) && u.returns[back] <= start {
+			back++
 		}
-		u.cachedDay, u.cachedAvail, u.cacheValid = first-1, float64(u.size), true
+		u.returns = u.returns[back:]
+		available = u.size - int64(len(u.returns))
 	}
-	for u.cachedDay < day {
-		u.cachedDay++
-		u.cachedAvail = min(float64(u.size), u.cachedAvail+float64(u.size)/usageRechargeDays) - float64(u.consumed[u.cachedDay])
+	taken := min(available, want)
+	if taken <= 0 {
+		return 0
 	}
-	return u.cachedAvail
+	if u.linear {
+		u.level -= float64(taken)
+	} else {
+		for range taken {
+			u.returns = append(u.returns, start+usageRecharge)
+		}
+	}
+	u.consume(start, taken)
+	return taken
 }
 
-// rows returns one row per day from the first consumption to lastDay
-// (the as-of day), skipping days with no consumption on which the pool is
-// full or unknown.
+// rows returns the daily table from the first consumption to lastDay (the
+// as-of day): what was consumed, and what was left at the end of the day —
+// size minus the units of the last 28 days (per-cal), or the recurrence
+// min(size, yesterday + size/28) − today (linear). Days with no consumption
+// on which the pool is full (or of unknown size) are left out.
 func (u *usagePool) rows(lastDay int32) []UsageRow {
 	days := make([]int32, 0, len(u.consumed))
 	for d := range u.consumed {
@@ -84,17 +91,25 @@ func (u *usagePool) rows(lastDay int32) []UsageRow {
 	}
 	slices.Sort(days)
 	var out []UsageRow
+	var window, level = int64(0), float64(u.size) // per-cal: units of the last 28 days; linear: CALs left
 	for day := days[0]; day <= max(lastDay, days[len(days)-1]); day++ {
 		row := UsageRow{Day: dayString(day), Consumed: u.consumed[day]}
-		if u.size >= 0 {
-			avail := u.availableAt(day)
-			if row.Consumed == 0 && avail >= float64(u.size) {
-				continue
+		window += row.Consumed - u.consumed[day-usageRechargeDays]
+		if u.size < 0 {
+			if row.Consumed > 0 {
+				out = append(out, row)
 			}
-			row.Available, row.AtZero = &avail, avail <= 0
-		} else if row.Consumed == 0 {
 			continue
 		}
+		available := float64(u.size - window)
+		if u.linear {
+			level = min(float64(u.size), level+float64(u.size)/usageRechargeDays) - float64(row.Consumed)
+			available = level
+		}
+		if row.Consumed == 0 && available >= float64(u.size) {
+			continue
+		}
+		row.Available, row.AtZero = &available, available <= 0
 		out = append(out, row)
 	}
 	return out
