@@ -21,7 +21,7 @@ func (e *Engine) AddRow(r *ingest.SessionRow) {
 	if r.CALUsageCount != nil {
 		s.UsageCount = *r.CALUsageCount
 	}
-	e.SetUserDisplay(s.User, cmp.Or(deref(r.AuthenticatedUser), deref(r.IdentifyingUser), r.UserKey))
+	e.SetUserDisplay(s.User, cmp.Or(deref(r.AuthenticatedUser), deref(r.IdentifyingUser)))
 	e.Add(&s)
 }
 

@@ -66,8 +66,8 @@ type Dicts struct {
 	ExeVersions *Dict
 	CALTexts    *Dict
 	SourceFiles *Dict
-	// display holds, per user id, the spelling first seen (Authenticated or
-	// Identifying User as logged); empty until SetUserDisplay is called.
+	// display holds, per user id, how the logs spell the user (Authenticated
+	// or Identifying User); empty until SetUserDisplay is called.
 	display []string
 }
 
@@ -80,12 +80,14 @@ func newDicts() Dicts {
 // per Client Machine Identification and client type.
 func ClientKey(machineID, clientType string) string { return machineID + "\x00" + clientType }
 
-// SetUserDisplay records how user is spelled in the logs, if not known yet.
+// SetUserDisplay records a spelling of user from the logs. Where spellings
+// differ (CORP\Anna, corp\anna) the first in sort order is kept, so the
+// result does not depend on the order sessions are read in.
 func (d *Dicts) SetUserDisplay(user uint32, spelling string) {
 	for int(user) >= len(d.display) {
 		d.display = append(d.display, "")
 	}
-	if d.display[user] == "" {
+	if spelling != "" && (d.display[user] == "" || spelling < d.display[user]) {
 		d.display[user] = spelling
 	}
 }
