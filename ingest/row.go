@@ -46,6 +46,12 @@ type SessionRow struct {
 	CALClass           string   `parquet:"cal_class,dict,zstd"`
 	ExitClass          string   `parquet:"exit_class,dict,zstd"`
 	DurationMS         int64    `parquet:"duration_ms,zstd"`
+
+	// SessionKey identifies the session for de-duplication: a 64-bit xxh3
+	// hash of the Session ID where the log has one, otherwise of (server,
+	// server_started, session_start, session_end, client_machine_id,
+	// document_key, user_key). Not a log column.
+	SessionKey int64 `parquet:"session_key,zstd"`
 }
 
 // RejectRow is the Parquet schema of DIR/rejects/*.parquet: one line the

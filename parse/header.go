@@ -183,3 +183,10 @@ var (
 	logCALType      = logColumnByName["cal type"]
 	logExitReason   = logColumnByName["exit reason"]
 )
+
+// IsHeaderLine tells whether a line (without its line break; a BOM and a
+// trailing CR are allowed) is a session-log header.
+func IsHeaderLine(line []byte) bool {
+	line = bytes.TrimSuffix(bytes.TrimPrefix(line, bom), []byte("\r"))
+	return isHeader(bytes.Split(line, []byte("\t")))
+}

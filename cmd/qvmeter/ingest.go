@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func init() {
+	register("ingest", func(stdout, stderr io.Writer) command { return &ingestCommand{stdout: stdout, stderr: stderr} })
+}
+
+type ingestCommand struct{ stdout, stderr io.Writer }
+
+func (c *ingestCommand) Synopsis() string { return "read what is new in session logs into the Parquet dataset" }
+
+const ingestUsage = `qvmeter ingest [--data DIR] [flags] PATH...
+
+Finds QlikView session logs (Sessions*.log, Sessions*.txt) in the PATHs,
+files or folders walked recursively, and stores what is new since the last
+run in the Parquet dataset under DIR/sessions/month=YYYY-MM/. Each file is
+checkpointed: a grown file is read from where the last run stopped, a
+rotated one from the start, an unchanged one is not read. A session seen
+twice (copies of a file, overlapping exports) is stored once. Lines that
+cannot be read go to DIR/rejects/.
+
+The run commits at its end in one atomic step: killed at any moment, it
+leaves the dataset as it was, and the next run completes it. Only one
+ingest may write a DIR at a time.
+
+Exit codes: 0 done; 1 failed, or some paths could not be read (the others
+were ingested); 2 more lines were rejected than --max-reject-ratio allows
+(the good rows are stored).
+
+Example:
+
+	qvmeter ingest --data /srv/qvmeter '\\qvs01\c$\ProgramData\QlikTech\QlikViewServer' ./logs
+`
+
+func (c *ingestCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("ingest", c.stderr, ingestUsage)
+	data := fs.String("data", "qvmeter-data", "data folder of the dataset")
+	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		printIngestSummary(c.stdout, sum)
+	}
+	return ingestOutcome(sum, *maxRejects)
+}
+
+// runIngest runs an ingest with a progress bar on stderr when it is a
+// terminal.
+func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ingest.Summary, error) {
+	opts.Progress = new(ingest.Progress)
+	stop := showProgress(stderr, opts.Progress)
+	sum, err := ingest.Run(ctx, opts)
+	stop()
+	var locked *ingest.ErrLocked
+	if errors.As(err, &locked) {
+		return nil, &exitError{code: 1, err: err}
+	}
+	return sum, err
+}
+
+// ingestOutcome turns a finished run into its exit status.
+func ingestOutcome(sum *ingest.Summary, maxRejectRatio float64) error {
+	if ratio := sum.RejectRatio(); ratio > maxRejectRatio {
+		return &exitError{code: 2, err: fmt.Errorf("%.2f%% of the lines read were rejected (more than --max-reject-ratio %.2f%%); the good rows are stored, see `qvmeter report rejects`",
+			100*ratio, 100*maxRejectRatio)}
+	}
+	if len(sum.Unreadable) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d paths could not be read and were skipped:\n  %s", len(sum.Unreadable), strings.Join(sum.Unreadable, "\n  "))}
+	}
+	return nil
+}
+
+func printIngestSummary(w io.Writer, s *ingest.Summary) {
+	fmt.Fprintf(w, "files: %d new, %d grown, %d unchanged, %d rotated, %d skipped (not session logs)\n",
+		s.FilesNew, s.FilesGrown, s.FilesUnchanged, s.FilesRotated, s.FilesSkipped)
+	fmt.Fprintf(w, "read %s in %d lines; stored %d rows, dropped %d duplicates\n", humanBytes(s.BytesRead), s.LinesRead, s.RowsStored, s.Duplicates)
+	if s.Rejects > 0 {
+		reasons := make([]string, 0, len(s.RejectsBy))
+		for r, n := range s.RejectsBy {
+			reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(w, "rejected %d lines (%.3f%%): %s\n", s.Rejects, 100*s.RejectRatio(), strings.Join(reasons, ", "))
+	}
+	if s.PartialBytes > 0 {
+		fmt.Fprintf(w, "held back %s of unfinished last lines for the next run\n", humanBytes(s.PartialBytes))
+	}
+	fmt.Fprintf(w, "dataset version %d, %.1fs\n", s.DatasetVersion, s.Seconds)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// showProgress draws a progress bar (bytes, files, MB/s, ETA) on stderr if
+// it is a terminal, and nothing otherwise. It returns the function that
+// stops it.
+func showProgress(stderr io.Writer, p *ingest.Progress) (stop func()) {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish(),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				bar.Finish()
+				return
+			case <-tick.C:
+				if total := p.BytesTotal.Load(); total > 0 && bar.GetMax64() != total {
+					bar.ChangeMax64(total)
+				}
+				bar.Describe(fmt.Sprintf("files %d/%d", p.FilesDone.Load(), p.FilesTotal.Load()))
+				bar.Set64(p.BytesDone.Load())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}

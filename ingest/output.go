@@ -1,0 +1,284 @@
+package ingest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/parse"
+)
+
+// maxOpenMonths bounds the month partitions a worker writes at once: logs
+// are daily files in time order, so a worker rarely needs more than the
+// month it is in and the one before.
+const maxOpenMonths = 2
+
+// output collects the new data files of one run. Every file is written
+// under its temporary name and synced before the commit renames it.
+type output struct {
+	dir     string
+	version int64
+	keys    *keySet
+	now     time.Time
+
+	mu        sync.Mutex
+	workers   int
+	files     []DataFile // finished, synced, still under temporary names
+	err       error      // the first error of a worker's release
+	rejectsBy map[string]int64
+}
+
+func newOutput(dir string, version int64, keys *keySet, now time.Time) *output {
+	return &output{dir: dir, version: version, keys: keys, now: now, rejectsBy: map[string]int64{}}
+}
+
+// worker returns the output of one worker goroutine.
+func (o *output) worker() *workerOutput {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.workers++
+	return &workerOutput{out: o, id: o.workers - 1, months: map[string]*sessionFile{}}
+}
+
+// finish returns the run's new files once every worker has released.
+func (o *output) finish() ([]DataFile, error) {
+	if o.err != nil {
+		o.abort()
+		return nil, o.err
+	}
+	return o.files, nil
+}
+
+// abort removes every file of the run.
+func (o *output) abort() {
+	for _, f := range o.files {
+		os.Remove(tempName(filepath.Join(o.dir, filepath.FromSlash(f.Path))))
+	}
+	o.files = nil
+}
+
+func (o *output) finished(f DataFile, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err != nil {
+		if o.err == nil {
+			o.err = err
+		}
+		return
+	}
+	o.files = append(o.files, f)
+}
+
+// workerOutput writes one worker's rows and rejects to its own files, so
+// that workers encode Parquet in parallel without sharing a writer.
+type workerOutput struct {
+	out     *output
+	id      int
+	seq     int
+	months  map[string]*sessionFile
+	recent  []string // open months, least recently used first
+	rejects *rejectFile
+
+	keys    []uint64
+	scratch []byte
+	rows    []int32
+	keep    []int32
+	month   monthOf
+}
+
+// tempFile is a data file being written under its temporary name.
+type tempFile struct {
+	rel string // final path relative to the data folder
+	f   *os.File
+	buf *bufio.Writer
+}
+
+func (w *workerOutput) create(rel string) (*tempFile, error) {
+	final := filepath.Join(w.out.dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(tempName(final))
+	if err != nil {
+		return nil, err
+	}
+	return &tempFile{rel: rel, f: f, buf: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// close flushes, syncs and closes the file and reports it to the output.
+func (t *tempFile) close(o *output, kind, month string, rows int64, closeWriter func() error) {
+	err := closeWriter()
+	if err == nil {
+		err = t.buf.Flush()
+	}
+	if err == nil {
+		err = t.f.Sync()
+	}
+	var size int64
+	if err == nil {
+		var info os.FileInfo
+		if info, err = t.f.Stat(); err == nil {
+			size = info.Size()
+		}
+	}
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(t.f.Name())
+		o.finished(DataFile{}, fmt.Errorf("writing %s: %w", t.f.Name(), err))
+		return
+	}
+	o.finished(DataFile{Path: t.rel, Kind: kind, Month: month, Rows: rows, Bytes: size}, nil)
+}
+
+func (w *workerOutput) name(prefix string) string {
+	w.seq++
+	return fmt.Sprintf("%s/part-%08d-w%d-%03d.parquet", prefix, w.out.version, w.id, w.seq)
+}
+
+type sessionFile struct {
+	*tempFile
+	w     *sessionWriter
+	month string
+}
+
+func (w *workerOutput) sessionFile(month string) (*sessionFile, error) {
+	for i, m := range w.recent {
+		if m == month {
+			w.recent = append(append(w.recent[:i:i], w.recent[i+1:]...), month)
+			return w.months[month], nil
+		}
+	}
+	if len(w.recent) == maxOpenMonths {
+		oldest := w.recent[0]
+		w.recent = w.recent[1:]
+		w.closeSessions(oldest)
+	}
+	t, err := w.create(w.name(SessionsDir + "/month=" + month))
+	if err != nil {
+		return nil, err
+	}
+	sf := &sessionFile{tempFile: t, w: newSessionWriter(t.buf), month: month}
+	w.months[month] = sf
+	w.recent = append(w.recent, month)
+	return sf, nil
+}
+
+func (w *workerOutput) closeSessions(month string) {
+	sf := w.months[month]
+	delete(w.months, month)
+	sf.close(w.out, kindSessions, month, sf.w.rows, sf.w.close)
+}
+
+// writeRecord stores the rows of rec that were not stored before, each in
+// the partition of its session_end month (UTC).
+func (w *workerOutput) writeRecord(rec arrow.Record) (stored, duplicates int64, err error) {
+	n := int(rec.NumRows())
+	if n == 0 {
+		return 0, 0, nil
+	}
+	w.keys, w.scratch = sessionKeys(rec, w.keys, w.scratch)
+	end := rec.Column(parse.ColSessionEnd).(*array.Timestamp).TimestampValues()
+	for lo := 0; lo < n; {
+		month := w.month.of(int64(end[lo]))
+		w.rows = w.rows[:0]
+		hi := lo
+		for ; hi < n && w.month.contains(int64(end[hi])); hi++ {
+			w.rows = append(w.rows, int32(hi))
+		}
+		lo = hi
+		keep, err := w.out.keys.claim(month, w.rows, w.keys, w.keep[:0])
+		if err != nil {
+			return stored, duplicates, err
+		}
+		w.keep = keep
+		duplicates += int64(len(w.rows) - len(keep))
+		if len(keep) == 0 {
+			continue
+		}
+		sf, err := w.sessionFile(month)
+		if err != nil {
+			return stored, duplicates, err
+		}
+		if err := sf.w.write(rec, keep, w.keys); err != nil {
+			return stored, duplicates, fmt.Errorf("writing %s: %w", sf.f.Name(), err)
+		}
+		stored += int64(len(keep))
+	}
+	return stored, duplicates, nil
+}
+
+type rejectFile struct {
+	*tempFile
+	w    *parquet.GenericWriter[RejectRow]
+	rows int64
+}
+
+func (w *workerOutput) writeRejects(server string, rejects []parse.Reject) error {
+	if len(rejects) == 0 {
+		return nil
+	}
+	if w.rejects == nil {
+		t, err := w.create(w.name(RejectsDir))
+		if err != nil {
+			return err
+		}
+		w.rejects = &rejectFile{tempFile: t, w: parquet.NewGenericWriter[RejectRow](t.buf, parquet.Compression(zstdFast))}
+	}
+	rows := make([]RejectRow, len(rejects))
+	for i, r := range rejects {
+		rows[i] = RejectRow{
+			Server: server, SourceFile: r.File, SourceLine: r.Line, Column: r.Column,
+			Reason: r.Reason(), Message: r.Error(), Raw: r.Raw, IngestedAt: w.out.now.UnixMilli(),
+		}
+	}
+	if _, err := w.rejects.w.Write(rows); err != nil {
+		return fmt.Errorf("writing %s: %w", w.rejects.f.Name(), err)
+	}
+	w.rejects.rows += int64(len(rows))
+	w.out.mu.Lock()
+	for _, r := range rejects {
+		w.out.rejectsBy[r.Reason()]++
+	}
+	w.out.mu.Unlock()
+	return nil
+}
+
+// release closes the worker's files.
+func (w *workerOutput) release() {
+	for len(w.recent) > 0 {
+		month := w.recent[0]
+		w.recent = w.recent[1:]
+		w.closeSessions(month)
+	}
+	if w.rejects != nil {
+		w.rejects.close(w.out, kindRejects, "", w.rejects.rows, w.rejects.w.Close)
+	}
+}
+
+// monthOf names the UTC month of a time in ms, remembering the last month's
+// bounds so that the common case is two comparisons.
+type monthOf struct {
+	lo, hi int64
+	name   string
+}
+
+func (m *monthOf) contains(ms int64) bool { return m.lo <= ms && ms < m.hi }
+
+func (m *monthOf) of(ms int64) string {
+	if m.contains(ms) && m.name != "" {
+		return m.name
+	}
+	t := time.UnixMilli(ms).UTC()
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	m.lo, m.hi = first.UnixMilli(), first.AddDate(0, 1, 0).UnixMilli()
+	m.name = first.Format("2006-01")
+	return m.name
+}
