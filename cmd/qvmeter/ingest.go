@@ -22,7 +22,9 @@ func init() {
 
 type ingestCommand struct{ stdout, stderr io.Writer }
 
-func (c *ingestCommand) Synopsis() string { return "read what is new in session logs into the Parquet dataset" }
+func (c *ingestCommand) Synopsis() string {
+	return "read what is new in session logs into the Parquet dataset"
+}
 
 const ingestUsage = `qvmeter ingest [--data DIR] [flags] PATH...
 
