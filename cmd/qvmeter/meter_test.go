@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/metering"
+	"github.com/stretchr/testify/require"
+)
+
+func writeMeterDataset(t *testing.T, dir string) {
+	folder := filepath.Join(dir, ingest.SessionsDir, "month=2024-03")
+	require.NoError(t, os.MkdirAll(folder, 0o755))
+	start := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
+	user, cal, machine := `CORP\alice`, "Named User", "m1"
+	rows := []ingest.SessionRow{{SessionStart: start, SessionEnd: start + 600_000, DurationMS: 600_000, UserKey: `corp\alice`,
+		AuthenticatedUser: &user, DocumentKey: "c:/docs/sales.qvw", Server: "A", CALType: &cal, CALClass: "named",
+		ClientMachineID: &machine, SourceFile: "Sessions_A_2024-03-01.log", SourceLine: 2}}
+	require.NoError(t, parquet.WriteFile(filepath.Join(folder, "part-0.parquet"), rows))
+}
+
+func TestMeterWritesStateAndReplacesIt(t *testing.T) {
+	dir := t.TempDir()
+	writeMeterDataset(t, dir)
+	license := filepath.Join(dir, "license.toml")
+	require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nnamed_dynamic = true\n"), 0o644))
+	for range 2 { // the second run replaces the first state
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"meter", "--data", dir, "--license", license, "--as-of", "2024-03-10"}, &stdout, &stderr)
+		require.Equal(t, 0, code, stderr.String())
+		require.Contains(t, stdout.String(), "1 sessions replayed")
+	}
+	var info metering.StateInfo
+	raw, err := os.ReadFile(filepath.Join(dir, ingest.StateDir, metering.StateInfoFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &info))
+	require.Equal(t, "2024-03-10T00:00:00Z", info.AsOf)
+	require.Len(t, info.LicenseSHA256, 64)
+	require.NotEmpty(t, info.DatasetVersion)
+	holders, err := parquet.ReadFile[metering.HolderRow](filepath.Join(dir, ingest.StateDir, metering.HoldersTable))
+	require.NoError(t, err)
+	require.Len(t, holders, 1)
+	require.Equal(t, `CORP\alice`, holders[0].User)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), ".state-", "no temporary state left behind")
+	}
+}
+
+func TestMeterRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	writeMeterDataset(t, dir)
+	license := filepath.Join(dir, "license.toml")
+	require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nsessions = 3\n"), 0o644))
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"malformed licence names file, line and key": {[]string{"--license", license}, license + ":3: cal.sessions: unknown key"},
+		"bad as-of":                {[]string{"--as-of", "yesterday"}, `--as-of "yesterday"`},
+		"simulate needs a licence": {[]string{"--simulate"}, "--simulate needs --license"},
+		"missing dataset":          {[]string{"--data", filepath.Join(dir, "nothing")}, "no sessions dataset"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"meter", "--data", dir}, tc.args...)
+			require.Equal(t, 1, run(context.Background(), args, &stdout, &stderr))
+			require.Contains(t, stderr.String(), tc.want)
+		})
+	}
+}
+
+func TestParseAsOf(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for text, want := range map[string]time.Time{
+		"":                          now,
+		"2024-03-31":                time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC),
+		"2024-03-31T20:00:00+02:00": time.Date(2024, 3, 31, 18, 0, 0, 0, time.UTC),
+	} {
+		got, err := parseAsOf(text, now)
+		require.NoError(t, err)
+		require.True(t, want.Equal(got), text)
+	}
+}
