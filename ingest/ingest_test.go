@@ -1,0 +1,405 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/fixtures"
+	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/stretchr/testify/require"
+)
+
+// The crash test runs this test binary as the ingest process it kills.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("QVMETER_INGEST_CHILD"); args != "" {
+		var child childArgs
+		if err := json.Unmarshal([]byte(args), &child); err != nil {
+			panic(err)
+		}
+		opts := ingest.Options{Data: child.Data, Paths: child.Paths, ChunkBytes: child.ChunkBytes}
+		if _, err := ingest.Run(context.Background(), opts); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	if estateDir != "" {
+		os.RemoveAll(estateDir)
+	}
+	os.Exit(code)
+}
+
+// childArgs is what the crash test passes to its ingest child process.
+type childArgs struct {
+	Data       string
+	Paths      []string
+	ChunkBytes int64
+}
+
+var fixedNow = func() time.Time { return time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC) }
+
+func run(t *testing.T, data string, paths ...string) *ingest.Summary {
+	t.Helper()
+	sum, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: paths, Now: fixedNow, ChunkBytes: 256 << 10})
+	require.NoError(t, err)
+	return sum
+}
+
+// readDataset returns every stored session, in a stable order, as the
+// catalog lists them.
+func readDataset(t *testing.T, dir string) []ingest.SessionRow {
+	t.Helper()
+	cat, err := ingest.LoadCatalog(dir)
+	require.NoError(t, err)
+	var rows []ingest.SessionRow
+	for _, f := range cat.Files {
+		if f.Kind != ingest.KindSession {
+			continue
+		}
+		part, err := parquet.ReadFile[ingest.SessionRow](filepath.Join(dir, f.Path))
+		require.NoError(t, err)
+		require.Len(t, part, int(f.Rows))
+		rows = append(rows, part...)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.SourceFile != b.SourceFile {
+			return a.SourceFile < b.SourceFile
+		}
+		return a.SourceLine < b.SourceLine
+	})
+	return rows
+}
+
+func readRejects(t *testing.T, dir string) []ingest.RejectRow {
+	t.Helper()
+	cat, err := ingest.LoadCatalog(dir)
+	require.NoError(t, err)
+	var rows []ingest.RejectRow
+	for _, f := range cat.Files {
+		if f.Kind == ingest.KindReject {
+			part, err := parquet.ReadFile[ingest.RejectRow](filepath.Join(dir, f.Path))
+			require.NoError(t, err)
+			rows = append(rows, part...)
+		}
+	}
+	return rows
+}
+
+// The small messy estate the tests share, generated once per test binary.
+var (
+	estateDir   string
+	estateTruth *fixtures.Truth
+)
+
+func genEstate(t *testing.T) (string, *fixtures.Truth) {
+	t.Helper()
+	if estateTruth == nil {
+		dir, err := os.MkdirTemp("", "qvmeter-estate-")
+		require.NoError(t, err)
+		truth, err := fixtures.Generate(context.Background(), fixtures.Options{Out: dir, Servers: 2, Users: 120, Days: 20, Seed: 7, Mess: true})
+		require.NoError(t, err)
+		estateDir, estateTruth = dir, truth
+	}
+	return estateDir, estateTruth
+}
+
+// Every generated session is stored once, and exactly the planted corrupt
+// lines are rejected, with their reasons.
+func TestIngestGeneratedEstate(t *testing.T) {
+	logs, truth := genEstate(t)
+	data := t.TempDir()
+	sum := run(t, data, logs)
+	require.Equal(t, truth.Sessions, sum.RowsStored)
+	require.Zero(t, sum.Duplicates)
+	require.Equal(t, int64(len(truth.CorruptLines)), sum.Rejects)
+	require.Len(t, readDataset(t, data), int(truth.Sessions))
+
+	var got, want []string
+	for _, r := range readRejects(t, data) {
+		got = append(got, fmt.Sprintf("%s:%d %s", r.SourceFile, r.SourceLine, r.Reason))
+	}
+	for _, c := range truth.CorruptLines {
+		want = append(want, fmt.Sprintf("%s:%d %s", c.File, c.Line, c.Reason))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	require.Equal(t, want, got)
+	require.NotEmpty(t, truth.PartialLines)
+	require.Positive(t, sum.PartialBytes, "the planted partial last lines are held back")
+}
+
+// A file that grows between runs: the second run reads only the new lines,
+// and the dataset equals one run over the whole file.
+func TestGrownFile(t *testing.T) {
+	logs, _ := genEstate(t)
+	src := largestLog(t, logs)
+	whole, err := os.ReadFile(src)
+	require.NoError(t, err)
+	cut := bytes.IndexByte(whole[len(whole)/2:], '\n') + len(whole)/2 + 1
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, filepath.Base(src))
+	require.NoError(t, os.WriteFile(path, whole[:cut], 0o644))
+	data := t.TempDir()
+	first := run(t, data, dir)
+	require.Equal(t, 1, first.FilesNew)
+
+	require.NoError(t, os.WriteFile(path, whole, 0o644))
+	second := run(t, data, dir)
+	require.Equal(t, 1, second.FilesGrown)
+	require.Equal(t, int64(len(whole)-cut), second.BytesRead, "only the new bytes are read")
+	require.Zero(t, second.Duplicates)
+
+	clean := t.TempDir()
+	run(t, clean, path)
+	require.Equal(t, readDataset(t, clean), readDataset(t, data))
+
+	third := run(t, data, dir)
+	require.Equal(t, 1, third.FilesUnchanged)
+	require.Zero(t, third.BytesRead)
+}
+
+// A rotated file (new content, here shorter) is read from the start; what
+// was stored from the old content stays.
+func TestRotatedFile(t *testing.T) {
+	logs, _ := genEstate(t)
+	files := sessionLogs(t, logs)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Sessions_QVS01_2024-02-01.log")
+	copyFile(t, files[len(files)/2], path)
+	data := t.TempDir()
+	first := run(t, data, dir)
+
+	smaller := files[0]
+	copyFile(t, smaller, path)
+	info, err := os.Stat(smaller)
+	require.NoError(t, err)
+	second := run(t, data, dir)
+	require.Equal(t, 1, second.FilesRotated)
+	require.Equal(t, info.Size(), second.BytesRead, "read from the start")
+	require.Len(t, readDataset(t, data), int(first.RowsStored+second.RowsStored))
+	require.Positive(t, second.RowsStored)
+}
+
+// Two copies of one file (a backup folder) store each session once.
+func TestCopiesStoredOnce(t *testing.T) {
+	logs, _ := genEstate(t)
+	src := largestLog(t, logs)
+	dir := t.TempDir()
+	copyFile(t, src, filepath.Join(dir, "live", filepath.Base(src)))
+	copyFile(t, src, filepath.Join(dir, "backup", "2024", filepath.Base(src)))
+	data := t.TempDir()
+	sum := run(t, data, dir)
+	require.Equal(t, 2, sum.FilesNew)
+	require.Equal(t, sum.RowsStored, sum.Duplicates)
+
+	again := t.TempDir()
+	copyFile(t, src, filepath.Join(again, "third-copy", filepath.Base(src)))
+	later := run(t, data, again)
+	require.Zero(t, later.RowsStored, "a copy found in a later run is recognised too")
+	require.Equal(t, sum.RowsStored, later.Duplicates)
+}
+
+// A last line the server was still writing is held back, then stored once,
+// whole, when the next run finds it finished.
+func TestPartialLastLineCompleted(t *testing.T) {
+	logs, _ := genEstate(t)
+	whole, err := os.ReadFile(largestLog(t, logs))
+	require.NoError(t, err)
+	whole = whole[:bytes.LastIndexByte(whole, '\n')+1]
+	lastStart := bytes.LastIndexByte(whole[:len(whole)-1], '\n') + 1
+	lastLine := whole[lastStart : len(whole)-2]
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Sessions_QVS01_2024-02-02.log")
+	require.NoError(t, os.WriteFile(path, whole[:lastStart+len(lastLine)/2], 0o644))
+	data := t.TempDir()
+	first := run(t, data, dir)
+	require.Equal(t, int64(len(lastLine)/2), first.PartialBytes)
+	require.Zero(t, first.Rejects)
+
+	require.NoError(t, os.WriteFile(path, whole, 0o644))
+	second := run(t, data, dir)
+	require.Equal(t, int64(1), second.RowsStored)
+	require.Zero(t, second.PartialBytes)
+
+	rows := readDataset(t, data)
+	last := rows[len(rows)-1]
+	fields := strings.Split(string(lastLine), "\t")
+	require.Equal(t, *last.ClientAddress, fieldByHeader(t, whole, fields, "Client Address"), "stored whole")
+	require.Equal(t, last.SourceLine, int64(bytes.Count(whole, []byte{'\n'})))
+}
+
+// A second writer on the same data folder stops at once with a clear error.
+func TestSecondWriterRefused(t *testing.T) {
+	data := t.TempDir()
+	unlock, err := ingest.Lock(data)
+	require.NoError(t, err)
+	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{t.TempDir()}})
+	var locked *ingest.ErrLocked
+	require.ErrorAs(t, err, &locked)
+	require.Contains(t, err.Error(), fmt.Sprintf("pid %d", os.Getpid()))
+	unlock()
+	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{t.TempDir()}})
+	require.NoError(t, err, "released")
+}
+
+// A path that cannot be read is reported by name; the others are ingested.
+func TestUnreadablePathSkipped(t *testing.T) {
+	logs, _ := genEstate(t)
+	src := largestLog(t, logs)
+	missing := filepath.Join(t.TempDir(), "gone")
+	data := t.TempDir()
+	sum := run(t, data, missing, src)
+	require.Len(t, sum.Unreadable, 1)
+	require.Contains(t, sum.Unreadable[0], missing)
+	require.Equal(t, 1, sum.FilesNew)
+	require.Positive(t, sum.RowsStored)
+}
+
+// A write error fails the run and leaves the dataset exactly as it was.
+func TestWriteErrorLeavesDataset(t *testing.T) {
+	logs, _ := genEstate(t)
+	files := sessionLogs(t, logs)
+	data := t.TempDir()
+	run(t, data, files[0])
+	before, err := os.ReadFile(filepath.Join(data, ingest.CatalogFile))
+	require.NoError(t, err)
+	rows := readDataset(t, data)
+
+	// Occupy the names the next run's files would be written under.
+	for w := range 2 {
+		for seq := 1; seq <= 8; seq++ {
+			name := fmt.Sprintf(".part-%08d-w%d-%03d.parquet%s", 2, w, seq, ingest.TmpSuffix)
+			require.NoError(t, os.MkdirAll(filepath.Join(data, ingest.SessionsDir, "month=2024-02", name, "x"), 0o755))
+		}
+	}
+	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: files[1:], Now: fixedNow})
+	require.Error(t, err)
+	after, err := os.ReadFile(filepath.Join(data, ingest.CatalogFile))
+	require.NoError(t, err)
+	require.Equal(t, before, after, "catalog unchanged")
+	require.Equal(t, rows, readDataset(t, data), "stored rows unchanged")
+	require.NoError(t, filepath.WalkDir(data, func(path string, d os.DirEntry, err error) error {
+		require.False(t, !d.IsDir() && strings.HasSuffix(path, ingest.TmpSuffix), "temporary file left: %s", path)
+		return err
+	}))
+}
+
+// Killed with SIGKILL at random moments, ingest leaves a dataset that the
+// next run completes to exactly what an uninterrupted run produces.
+func TestCrashAtAnyMoment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ingest 40 times")
+	}
+	logs, _ := genEstate(t)
+	clean := t.TempDir()
+	started := time.Now()
+	run(t, clean, logs)
+	want := readDataset(t, clean)
+	cleanTime := time.Since(started)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	killedMidway := 0
+	for i := range 20 {
+		data := t.TempDir()
+		// Kill up to three runs in a row before letting one finish.
+		for range rng.IntN(3) + 1 {
+			opts, err := json.Marshal(childArgs{Data: data, Paths: []string{logs}, ChunkBytes: 256 << 10})
+			require.NoError(t, err)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "QVMETER_INGEST_CHILD="+string(opts))
+			require.NoError(t, cmd.Start())
+			time.Sleep(time.Duration(rng.Int64N(int64(2*cleanTime + 20*time.Millisecond))))
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			err = cmd.Wait()
+			if err != nil {
+				killedMidway++
+			}
+		}
+		sum, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{logs}, Now: fixedNow})
+		require.NoError(t, err, "run %d", i)
+		require.Equal(t, want, readDataset(t, data), "run %d after a kill", i)
+		require.Zero(t, sum.Duplicates, "run %d: nothing was stored twice", i)
+	}
+	t.Logf("%d of the killed runs died before finishing", killedMidway)
+	require.Positive(t, killedMidway)
+}
+
+func TestServerFromName(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"Sessions_QVS01_2024-03-01.log", "QVS01"},
+		{"Sessions_QV_PROD_NODE-2_2024-03-01.log", "QV_PROD_NODE-2"},
+		{"SESSIONS_qvs-02_2024-03.txt", "qvs-02"},
+		{"Sessions_QVS03_2024.log", "QVS03"},
+		{"Sessions_QVS04.log", "QVS04"},
+		{"Sessions_QVS05_2024-W09.log", "QVS05"},
+		{"Sessions.log", ""},
+	}
+	for _, tt := range tests {
+		require.True(t, ingest.IsSessionLog(tt.name), tt.name)
+		require.Equal(t, tt.want, ingest.ServerFromName(tt.name), tt.name)
+	}
+	for _, name := range []string{"Events_QVS01_2024-03-01.log", "Sessions_QVS01.csv", "notes.txt"} {
+		require.False(t, ingest.IsSessionLog(name), name)
+	}
+}
+
+func sessionLogs(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "Sessions_*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	sort.Strings(files)
+	return files
+}
+
+func largestLog(t *testing.T, dir string) string {
+	t.Helper()
+	var best string
+	var size int64
+	for _, f := range sessionLogs(t, dir) {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if info.Size() > size && bytes.HasSuffix(data, []byte("\n")) && bytes.Count(data, []byte("Exe Type")) == 1 {
+			best, size = f, info.Size()
+		}
+	}
+	return best
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(to), 0o755))
+	require.NoError(t, os.WriteFile(to, data, 0o644))
+}
+
+func fieldByHeader(t *testing.T, file []byte, fields []string, name string) string {
+	t.Helper()
+	header := strings.Split(strings.TrimPrefix(string(file[:bytes.IndexByte(file, '\r')]), "\ufeff"), "\t")
+	for i, h := range header {
+		if h == name {
+			return fields[i]
+		}
+	}
+	t.Fatalf("no column %q", name)
+	return ""
+}
