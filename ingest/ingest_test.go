@@ -110,7 +110,7 @@ func genEstate(t *testing.T) (string, *fixtures.Truth) {
 	if estateTruth == nil {
 		dir, err := os.MkdirTemp("", "qvmeter-estate-")
 		require.NoError(t, err)
-		truth, err := fixtures.Generate(context.Background(), fixtures.Options{Out: dir, Servers: 2, Users: 120, Days: 20, Seed: 7, Mess: true})
+		truth, err := fixtures.Generate(context.Background(), fixtures.Options{Out: dir, Servers: 2, Days: 20, Seed: 7, Size: 4 << 20, Mess: true})
 		require.NoError(t, err)
 		estateDir, estateTruth = dir, truth
 	}
@@ -301,43 +301,51 @@ func TestWriteErrorLeavesDataset(t *testing.T) {
 }
 
 // Killed with SIGKILL at random moments, ingest leaves a dataset that the
-// next run completes to exactly what an uninterrupted run produces.
+// next run completes to exactly what an uninterrupted run produces. Kill
+// moments are drawn over the time a whole child run takes, and the test
+// goes on until at least 20 kills have interrupted a run.
 func TestCrashAtAnyMoment(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs ingest 40 times")
+		t.Skip("runs ingest dozens of times")
 	}
 	logs, _ := genEstate(t)
 	clean := t.TempDir()
-	started := time.Now()
-	run(t, clean, logs)
+	sum := run(t, clean, logs)
+	require.Greater(t, sum.BytesRead, int64(2<<20), "a multi-megabyte input")
 	want := readDataset(t, clean)
-	cleanTime := time.Since(started)
+
+	child := func(data string) *exec.Cmd {
+		args, err := json.Marshal(childArgs{Data: data, Paths: []string{logs}, ChunkBytes: 256 << 10})
+		require.NoError(t, err)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "QVMETER_INGEST_CHILD="+string(args))
+		return cmd
+	}
+	started := time.Now()
+	require.NoError(t, child(t.TempDir()).Run())
+	childTime := time.Since(started)
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	killedMidway := 0
-	for i := range 20 {
+	interrupted := 0
+	for round := 0; interrupted < 20; round++ {
+		require.Less(t, round, 200, "too few kills landed inside a run")
 		data := t.TempDir()
-		// Kill up to three runs in a row before letting one finish.
+		// Up to three killed runs in a row before one may finish.
 		for range rng.IntN(3) + 1 {
-			opts, err := json.Marshal(childArgs{Data: data, Paths: []string{logs}, ChunkBytes: 256 << 10})
-			require.NoError(t, err)
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "QVMETER_INGEST_CHILD="+string(opts))
+			cmd := child(data)
 			require.NoError(t, cmd.Start())
-			time.Sleep(time.Duration(rng.Int64N(int64(2*cleanTime + 20*time.Millisecond))))
+			time.Sleep(time.Duration(rng.Int64N(int64(childTime))))
 			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-			err = cmd.Wait()
-			if err != nil {
-				killedMidway++
+			if err := cmd.Wait(); err != nil {
+				interrupted++
 			}
 		}
 		sum, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{logs}, Now: fixedNow})
-		require.NoError(t, err, "run %d", i)
-		require.Equal(t, want, readDataset(t, data), "run %d after a kill", i)
-		require.Zero(t, sum.Duplicates, "run %d: nothing was stored twice", i)
+		require.NoError(t, err, "round %d", round)
+		require.Equal(t, want, readDataset(t, data), "round %d: after kills, the dataset equals a clean run's", round)
+		require.Zero(t, sum.Duplicates, "round %d: nothing was stored twice", round)
 	}
-	t.Logf("%d of the killed runs died before finishing", killedMidway)
-	require.Positive(t, killedMidway)
+	t.Logf("%d kills interrupted a run over %d bytes (a whole run takes %v)", interrupted, sum.BytesRead, childTime)
 }
 
 func TestServerFromName(t *testing.T) {
