@@ -92,7 +92,7 @@ func (c *genCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(start, "start", "first simulated day (UTC)")
 	days := fs.Int("days", 60, "`N` days to simulate (with --size: more until the size is reached)")
 	seed := fs.Uint64("seed", 1, "random seed `N`; the same seed gives the same bytes")
-	size := fs.String("size", "", "target `SIZE` of the logs, e.g. 1GiB, 256MiB, 500MB: scales --users and adds days until reached")
+	size := fs.String("size", "", "target `SIZE` of the logs, e.g. 1GiB, 256MiB, 500MB: raises --users (up to 20000) and adds days until reached")
 	era := fs.String("era", string(fixtures.EraConvert), "licence `ERA`: cal (named, document, session, usage CALs), slk (professional, analyzer, capacity) or convert (cal, then slk from --convert-date)")
 	convert := &dateFlag{}
 	fs.Var(convert, "convert-date", "first day of the SLK era with --era convert (default: the middle of the period)")
