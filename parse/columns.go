@@ -2,6 +2,7 @@ package parse
 
 import (
 	"hash/maphash"
+	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -11,8 +12,52 @@ import (
 // Column buffers are sized for a whole batch when the batch starts, so
 // appending a value is a store and never a capacity check that grows. When a
 // batch is finished the buffers are handed to Arrow (wrapped, not copied) and
-// fresh ones are made for the next batch: a record the caller retains is
-// never overwritten.
+// fresh ones are taken for the next batch: a record the caller retains is
+// never overwritten. The fixed-size buffers come from a bufferPool and go
+// back to it when the record's last reference is released, so a caller
+// that releases each record (as the Next loop does) decodes batch after
+// batch in the same memory.
+
+// bufferPool is an arrow memory.Allocator that recycles buffers by size.
+type bufferPool struct {
+	mu   sync.Mutex
+	free map[int][][]byte
+}
+
+// maxPooled bounds the buffers of one size kept for reuse.
+const maxPooled = 2 * NumColumns
+
+func (p *bufferPool) Allocate(size int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if list := p.free[size]; len(list) > 0 {
+		b := list[len(list)-1]
+		p.free[size] = list[:len(list)-1]
+		return b
+	}
+	return make([]byte, size)
+}
+
+func (p *bufferPool) Reallocate(size int, b []byte) []byte {
+	grown := p.Allocate(size)
+	copy(grown, b)
+	p.Free(b)
+	return grown
+}
+
+func (p *bufferPool) Free(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.free == nil {
+		p.free = map[int][][]byte{}
+	}
+	if len(p.free[len(b)]) < maxPooled {
+		p.free[len(b)] = append(p.free[len(b)], b)
+	}
+}
+
+// buffer wraps a pooled slice for Arrow; Arrow frees it back to the pool.
+func (p *bufferPool) buffer(b []byte) *memory.Buffer { return memory.NewBufferWithAllocator(b, p) }
 
 // validity is an Arrow validity bitmap (bit set = value present).
 type validity struct {
@@ -20,18 +65,46 @@ type validity struct {
 	nulls int
 }
 
-func (v *validity) reset(capacity int) {
-	v.bits = make([]byte, (capacity+7)/8)
+func (v *validity) reset(pool *bufferPool, capacity int) {
+	v.bits = pool.Allocate((capacity + 7) / 8)
+	clear(v.bits)
 	v.nulls = 0
+}
+
+func (v *validity) grow(pool *bufferPool, capacity int) {
+	grown := pool.Allocate((capacity + 7) / 8)
+	clear(grown[copy(grown, v.bits):])
+	pool.Free(v.bits)
+	v.bits = grown
 }
 
 func (v *validity) set(row int) { v.bits[row>>3] |= 1 << (row & 7) }
 
-func (v *validity) buffer() *memory.Buffer {
+// buffer hands the bitmap to Arrow, or back to the pool when no value is
+// null (Arrow then needs no bitmap).
+func (v *validity) buffer(pool *bufferPool) *memory.Buffer {
 	if v.nulls == 0 {
+		pool.Free(v.bits)
 		return nil
 	}
-	return memory.NewBufferBytes(v.bits)
+	return pool.buffer(v.bits)
+}
+
+// newData builds array data from buffers and releases this function's
+// references to them: the data holds the only ones.
+func newData(typ arrow.DataType, rows int, buffers []*memory.Buffer, nulls int) arrow.ArrayData {
+	data := array.NewData(typ, rows, buffers, nil, nulls, 0)
+	for _, b := range buffers {
+		if b != nil {
+			b.Release()
+		}
+	}
+	return data
+}
+
+func makeArray(data arrow.ArrayData) arrow.Array {
+	defer data.Release()
+	return array.MakeFromData(data)
 }
 
 // int64Column holds counters, times (ms since the epoch) and durations.
@@ -40,9 +113,14 @@ type int64Column struct {
 	validity
 }
 
-func (c *int64Column) reset(capacity int) {
-	c.vals = make([]int64, capacity)
-	c.validity.reset(capacity)
+func (c *int64Column) reset(pool *bufferPool, capacity int) {
+	c.vals = arrow.Int64Traits.CastFromBytes(pool.Allocate(capacity * 8))
+	c.validity.reset(pool, capacity)
+}
+
+func (c *int64Column) grow(pool *bufferPool, capacity int) {
+	c.vals = arrow.Int64Traits.CastFromBytes(pool.Reallocate(capacity*8, arrow.Int64Traits.CastToBytes(c.vals)))
+	c.validity.grow(pool, capacity)
 }
 
 func (c *int64Column) put(row int, v int64) {
@@ -50,12 +128,8 @@ func (c *int64Column) put(row int, v int64) {
 	c.set(row)
 }
 
-func (c *int64Column) array(typ arrow.DataType, rows int) arrow.Array {
-	data := array.NewData(typ, rows,
-		[]*memory.Buffer{c.buffer(), memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.vals[:rows]))},
-		nil, c.nulls, 0)
-	defer data.Release()
-	return array.MakeFromData(data)
+func (c *int64Column) array(pool *bufferPool, typ arrow.DataType, rows int) arrow.Array {
+	return makeArray(newData(typ, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Int64Traits.CastToBytes(c.vals))}, c.nulls))
 }
 
 type float64Column struct {
@@ -63,9 +137,14 @@ type float64Column struct {
 	validity
 }
 
-func (c *float64Column) reset(capacity int) {
-	c.vals = make([]float64, capacity)
-	c.validity.reset(capacity)
+func (c *float64Column) reset(pool *bufferPool, capacity int) {
+	c.vals = arrow.Float64Traits.CastFromBytes(pool.Allocate(capacity * 8))
+	c.validity.reset(pool, capacity)
+}
+
+func (c *float64Column) grow(pool *bufferPool, capacity int) {
+	c.vals = arrow.Float64Traits.CastFromBytes(pool.Reallocate(capacity*8, arrow.Float64Traits.CastToBytes(c.vals)))
+	c.validity.grow(pool, capacity)
 }
 
 func (c *float64Column) put(row int, v float64) {
@@ -73,12 +152,8 @@ func (c *float64Column) put(row int, v float64) {
 	c.set(row)
 }
 
-func (c *float64Column) array(rows int) arrow.Array {
-	data := array.NewData(arrow.PrimitiveTypes.Float64, rows,
-		[]*memory.Buffer{c.buffer(), memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.vals[:rows]))},
-		nil, c.nulls, 0)
-	defer data.Release()
-	return array.MakeFromData(data)
+func (c *float64Column) array(pool *bufferPool, rows int) arrow.Array {
+	return makeArray(newData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Float64Traits.CastToBytes(c.vals))}, c.nulls))
 }
 
 // stringValues is an Arrow string array under construction: offsets into one
@@ -102,15 +177,10 @@ func (s *stringValues) len() int { return len(s.offsets) - 1 }
 
 func (s *stringValues) value(i int32) []byte { return s.data[s.offsets[i]:s.offsets[i+1]] }
 
-func (s *stringValues) arrayData(valid *validity) arrow.ArrayData {
-	var bitmap *memory.Buffer
-	nulls := 0
-	if valid != nil {
-		bitmap, nulls = valid.buffer(), valid.nulls
-	}
-	return array.NewData(arrow.BinaryTypes.String, s.len(),
+func (s *stringValues) arrayData(bitmap *memory.Buffer, nulls int) arrow.ArrayData {
+	return newData(arrow.BinaryTypes.String, s.len(),
 		[]*memory.Buffer{bitmap, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(s.offsets)), memory.NewBufferBytes(s.data)},
-		nil, nulls, 0)
+		nulls)
 }
 
 // stringColumn is a plain (not dictionary-encoded) string column, for values
@@ -120,9 +190,9 @@ type stringColumn struct {
 	validity
 }
 
-func (c *stringColumn) reset(capacity int) {
+func (c *stringColumn) reset(pool *bufferPool, capacity int) {
 	c.stringValues.reset(capacity, 36)
-	c.validity.reset(capacity)
+	c.validity.reset(pool, capacity)
 }
 
 func (c *stringColumn) put(row int, b []byte) {
@@ -135,10 +205,8 @@ func (c *stringColumn) putNull() {
 	c.nulls++
 }
 
-func (c *stringColumn) array() arrow.Array {
-	data := c.arrayData(&c.validity)
-	defer data.Release()
-	return array.MakeFromData(data)
+func (c *stringColumn) array(pool *bufferPool) arrow.Array {
+	return makeArray(c.arrayData(c.validity.buffer(pool), c.nulls))
 }
 
 // dictColumn is a dictionary-encoded string column. Values are interned in
@@ -157,7 +225,7 @@ type dictColumn struct {
 
 var dictSeed = maphash.MakeSeed()
 
-func (c *dictColumn) reset(capacity int) {
+func (c *dictColumn) reset(pool *bufferPool, capacity int) {
 	c.dict.reset(64, 16)
 	c.hashes = c.hashes[:0]
 	if c.table == nil {
@@ -165,9 +233,14 @@ func (c *dictColumn) reset(capacity int) {
 	} else {
 		clear(c.table)
 	}
-	c.indices = make([]int32, capacity)
-	c.validity.reset(capacity)
+	c.indices = arrow.Int32Traits.CastFromBytes(pool.Allocate(capacity * 4))
+	c.validity.reset(pool, capacity)
 	c.last = -1
+}
+
+func (c *dictColumn) grow(pool *bufferPool, capacity int) {
+	c.indices = arrow.Int32Traits.CastFromBytes(pool.Reallocate(capacity*4, arrow.Int32Traits.CastToBytes(c.indices)))
+	c.validity.grow(pool, capacity)
 }
 
 // intern returns the dictionary index of b, adding it if new.
@@ -185,7 +258,7 @@ func (c *dictColumn) intern(b []byte) int32 {
 			c.hashes = append(c.hashes, h)
 			c.table[slot] = idx + 1
 			if 2*len(c.hashes) > len(c.table) {
-				c.grow()
+				c.rehash()
 			}
 			c.last = idx
 			return idx
@@ -197,7 +270,7 @@ func (c *dictColumn) intern(b []byte) int32 {
 	}
 }
 
-func (c *dictColumn) grow() {
+func (c *dictColumn) rehash() {
 	c.table = make([]int32, 2*len(c.table))
 	mask := uint64(len(c.table) - 1)
 	for idx, h := range c.hashes {
@@ -221,16 +294,10 @@ func (c *dictColumn) putIndex(row int, idx int32) {
 	c.set(row)
 }
 
-func (c *dictColumn) array(rows int) arrow.Array {
-	indexData := array.NewData(arrow.PrimitiveTypes.Int32, rows,
-		[]*memory.Buffer{c.buffer(), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.indices[:rows]))},
-		nil, c.nulls, 0)
-	defer indexData.Release()
-	dictData := c.dict.arrayData(nil)
-	defer dictData.Release()
-	indices := array.MakeFromData(indexData)
+func (c *dictColumn) array(pool *bufferPool, rows int) arrow.Array {
+	indices := makeArray(newData(arrow.PrimitiveTypes.Int32, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Int32Traits.CastToBytes(c.indices))}, c.nulls))
 	defer indices.Release()
-	dict := array.MakeFromData(dictData)
+	dict := makeArray(c.dict.arrayData(nil, 0))
 	defer dict.Release()
 	return array.NewDictionaryArray(DictString, indices, dict)
 }

@@ -106,6 +106,7 @@ type Decoder struct {
 	capacity int // rows the column buffers hold now
 	rows     int
 
+	pool    bufferPool
 	ints    [NumColumns]*int64Column
 	floats  [NumColumns]*float64Column
 	strings [NumColumns]*stringColumn
@@ -583,21 +584,25 @@ func appendLower(dst, src []byte) []byte {
 	return dst
 }
 
-// startBatch makes fresh column buffers for a batch. They start small and
-// double up to the batch size, so that a short file costs little.
+// startBatch takes column buffers for a batch. The first batch's start
+// small and double up to the batch size, so that a short file costs little;
+// later batches start at the size the previous one reached.
 func (d *Decoder) startBatch() {
 	d.rows = 0
-	d.capacity = min(d.batch, 1024)
+	if d.capacity == 0 {
+		d.capacity = min(d.batch, 1024)
+	}
+	p := &d.pool
 	for i := range NumColumns {
 		switch {
 		case d.dicts[i] != nil:
-			d.dicts[i].reset(d.capacity)
+			d.dicts[i].reset(p, d.capacity)
 		case d.strings[i] != nil:
-			d.strings[i].reset(d.capacity)
+			d.strings[i].reset(p, d.capacity)
 		case d.floats[i] != nil:
-			d.floats[i].reset(d.capacity)
+			d.floats[i].reset(p, d.capacity)
 		default:
-			d.ints[i].reset(d.capacity)
+			d.ints[i].reset(p, d.capacity)
 		}
 	}
 	d.dicts[ColServer].intern([]byte(d.cfg.Server))
@@ -619,27 +624,19 @@ func (d *Decoder) startBatch() {
 // grow doubles the column buffers, up to the batch size.
 func (d *Decoder) grow() {
 	d.capacity = min(2*d.capacity, d.batch)
+	p := &d.pool
 	for i := range NumColumns {
 		switch {
 		case d.dicts[i] != nil:
-			d.dicts[i].indices = growSlice(d.dicts[i].indices, d.capacity)
-			d.dicts[i].bits = growSlice(d.dicts[i].bits, (d.capacity+7)/8)
+			d.dicts[i].grow(p, d.capacity)
 		case d.strings[i] != nil:
-			d.strings[i].bits = growSlice(d.strings[i].bits, (d.capacity+7)/8)
+			d.strings[i].validity.grow(p, d.capacity)
 		case d.floats[i] != nil:
-			d.floats[i].vals = growSlice(d.floats[i].vals, d.capacity)
-			d.floats[i].bits = growSlice(d.floats[i].bits, (d.capacity+7)/8)
+			d.floats[i].grow(p, d.capacity)
 		default:
-			d.ints[i].vals = growSlice(d.ints[i].vals, d.capacity)
-			d.ints[i].bits = growSlice(d.ints[i].bits, (d.capacity+7)/8)
+			d.ints[i].grow(p, d.capacity)
 		}
 	}
-}
-
-func growSlice[T any](s []T, n int) []T {
-	grown := make([]T, n)
-	copy(grown, s)
-	return grown
 }
 
 // finishBatch hands the column buffers to Arrow as one record.
@@ -648,13 +645,13 @@ func (d *Decoder) finishBatch() arrow.Record {
 	for i, f := range Schema.Fields() {
 		switch {
 		case d.dicts[i] != nil:
-			cols[i] = d.dicts[i].array(d.rows)
+			cols[i] = d.dicts[i].array(&d.pool, d.rows)
 		case d.strings[i] != nil:
-			cols[i] = d.strings[i].array()
+			cols[i] = d.strings[i].array(&d.pool)
 		case d.floats[i] != nil:
-			cols[i] = d.floats[i].array(d.rows)
+			cols[i] = d.floats[i].array(&d.pool, d.rows)
 		default:
-			cols[i] = d.ints[i].array(f.Type, d.rows)
+			cols[i] = d.ints[i].array(&d.pool, f.Type, d.rows)
 		}
 	}
 	rec := array.NewRecord(Schema, cols, int64(d.rows))

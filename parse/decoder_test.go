@@ -378,3 +378,35 @@ func TestLineTooLong(t *testing.T) {
 	require.Len(t, out.rows, 1)
 	require.Equal(t, int64(3), out.rows[0]["source_line"])
 }
+
+// Split cuts a file at line starts with the right first line numbers, and
+// decoding the chunks gives the rows of decoding the whole file.
+func TestSplitMatchesWholeFile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(samples, "Sessions_QVS-BAD_2023-04-02.log"))
+	require.NoError(t, err)
+	var big bytes.Buffer
+	header, body, _ := bytes.Cut(data, []byte("\r\n"))
+	big.Write(header)
+	big.WriteString("\r\n")
+	for big.Len() < 3*readBufferBytes {
+		big.Write(body[:bytes.LastIndexByte(body, '\n')+1])
+	}
+	whole := decode(t, big.Bytes(), Config{File: "f"})
+
+	chunks, err := Split(bytes.NewReader(big.Bytes()), 0, int64(big.Len()), 1, 3)
+	require.NoError(t, err)
+	require.Len(t, chunks, 3)
+	var rows []map[string]any
+	var rejects int
+	for i, c := range chunks {
+		require.Equal(t, int64(bytes.Count(big.Bytes()[:c.Start], []byte{'\n'}))+1, c.FirstLine)
+		if i > 0 {
+			require.Equal(t, byte('\n'), big.Bytes()[c.Start-1])
+		}
+		part := decode(t, big.Bytes()[c.Start:c.End], Config{File: "f", Header: header, FirstLine: c.FirstLine})
+		rows = append(rows, part.rows...)
+		rejects += len(part.rejects)
+	}
+	require.Equal(t, whole.rows, rows)
+	require.Equal(t, len(whole.rejects), rejects)
+}
