@@ -12,6 +12,7 @@ type capacityKey struct {
 }
 
 type capacityCell struct {
+	key                                  capacityKey
 	minutes, sessions                    int64
 	missing, missingMin, missingMax      int64
 	notMultipleOf6, aboveDuration, spans int64
@@ -28,14 +29,15 @@ type monthBudget struct {
 // never recomputing them from the duration: idle time consumes nothing and
 // is not logged. Memory grows with months × users × documents × servers.
 type capacityLedger struct {
-	cells    map[capacityKey]*capacityCell
+	index    map[capacityKey]int32 // cell of a key
+	cells    []capacityCell
 	months   map[month]*monthBudget
 	limit    int64 // budget + overage ceiling; < 0 unlimited or unknown
 	endMonth monthCache
 }
 
 func newCapacityLedger(limit int64) *capacityLedger {
-	return &capacityLedger{cells: map[capacityKey]*capacityCell{}, months: map[month]*monthBudget{}, limit: limit}
+	return &capacityLedger{index: map[capacityKey]int32{}, months: map[month]*monthBudget{}, limit: limit}
 }
 
 // capacityCheck is what record found wrong with one session's count.
@@ -50,11 +52,13 @@ type capacityCheck struct {
 func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	m := l.endMonth.of(s.End)
 	key := capacityKey{m, s.User, s.Document, s.Server}
-	cell := l.cells[key]
-	if cell == nil {
-		cell = &capacityCell{}
-		l.cells[key] = cell
+	i, ok := l.index[key]
+	if !ok {
+		i = int32(len(l.cells))
+		l.index[key] = i
+		l.cells = append(l.cells, capacityCell{key: key})
 	}
+	cell := &l.cells[i]
 	check := capacityCheck{bound: capacityUnit * max(1, ceilDiv(s.DurationMS, capacityUnit*minuteMS))}
 	check.spansMonth = s.Start < l.endMonth.from
 	cell.sessions++

@@ -1,7 +1,5 @@
 package metering
 
-import "container/heap"
-
 // sessionCALMinimumHold is the spec's 15-minute minimum hold of a session CAL.
 const sessionCALMinimumHold = 15 * minuteMS
 
@@ -11,10 +9,10 @@ const sessionCALMinimumHold = 15 * minuteMS
 // merged. It keeps one end time per client, so memory grows with clients.
 // It records the peak of every UTC day on which a CAL was held.
 type sessionCALSweep struct {
-	holdUntil []int64 // per client id: end of its current hold; released when < 0
-	ends      endHeap // current holds' ends, with stale entries skipped
-	active    int64   // clients holding now
-	now       int64   // start of the latest interval taken
+	holdUntil []int64            // per client id: end of its current hold; released when < 0
+	ends      minHeap[clientEnd] // current holds' ends, with stale entries skipped
+	active    int64              // clients holding now
+	now       int64              // start of the latest interval taken
 
 	day     int32 // day being counted
 	peak    int64
@@ -30,17 +28,8 @@ type clientEnd struct {
 	client uint32
 }
 
-type endHeap []clientEnd
-
-func (h endHeap) Len() int           { return len(h) }
-func (h endHeap) Less(i, j int) bool { return h[i].end < h[j].end }
-func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *endHeap) Push(x any)        { *h = append(*h, x.(clientEnd)) }
-func (h *endHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func newSessionCALSweep() sessionCALSweep {
+	return sessionCALSweep{ends: minHeap[clientEnd]{less: func(a, b *clientEnd) bool { return a.end < b.end }}}
 }
 
 // holding reports whether client holds a CAL at time t (an interval
@@ -63,13 +52,13 @@ func (w *sessionCALSweep) add(client uint32, start, end int64) {
 	if merging && w.holdUntil[client] >= 0 { // extends the client's current hold
 		if end > w.holdUntil[client] {
 			w.holdUntil[client] = end
-			heap.Push(&w.ends, clientEnd{end, client})
+			w.ends.push(clientEnd{end, client})
 		}
 		return
 	}
 	// A new hold; or a touching one that advance just released, taken again.
 	w.holdUntil[client] = end
-	heap.Push(&w.ends, clientEnd{end, client})
+	w.ends.push(clientEnd{end, client})
 	w.active++
 	w.countClient(client)
 	if w.active > w.peak {
@@ -106,8 +95,8 @@ func (w *sessionCALSweep) advance(t int64) {
 
 // release drops holds that end at or before t.
 func (w *sessionCALSweep) release(t int64) {
-	for len(w.ends) > 0 && w.ends[0].end <= t {
-		e := heap.Pop(&w.ends).(clientEnd)
+	for w.ends.len() > 0 && w.ends.top().end <= t {
+		e := w.ends.pop()
 		if w.holdUntil[e.client] == e.end {
 			w.holdUntil[e.client] = -1
 			w.active--
@@ -119,7 +108,7 @@ func (w *sessionCALSweep) release(t int64) {
 func (w *sessionCALSweep) openDay(day int32) {
 	w.day, w.open = day, true
 	w.peak, w.peakAt, w.clients = w.active, int64(day)*dayMS, 0
-	for _, e := range w.ends {
+	for _, e := range w.ends.items {
 		if w.holdUntil[e.client] == e.end {
 			w.countClient(e.client)
 		}

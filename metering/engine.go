@@ -1,7 +1,6 @@
 package metering
 
 import (
-	"container/heap"
 	"fmt"
 	"strings"
 	"time"
@@ -52,8 +51,9 @@ type Engine struct {
 	serverPool  []int32 // per server id: 1 + pool index; 0 not resolved yet
 	excluded    []int8  // per user id: 0 unknown, 1 counted, 2 excluded
 	exclude     []string
-	byStart     startHeap // sessions waiting to be taken in start order
-	released    int64     // every session starting before this has been taken
+	byStart     minHeap[Session] // sessions waiting to be taken in start order
+	taking      Session          // the one being taken (a field, so it is not allocated per session)
+	released    int64            // every session starting before this has been taken
 	counts      counts
 	unknownCALs map[[2]uint32]*AnomalyRow // pool × raw CAL Type
 	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
@@ -74,6 +74,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("simulate mode needs a licence file")
 	}
 	e := &Engine{Dicts: newDicts(), cfg: cfg, asOf: cfg.AsOf.UnixMilli(), released: minTime, policyDay: -1 << 30,
+		byStart:     minHeap[Session]{less: startsBefore},
 		unknownCALs: map[[2]uint32]*AnomalyRow{}, outsideEra: map[[2]uint32]*AnomalyRow{}, late: map[*pool]*AnomalyRow{}}
 	lic := cfg.License
 	if lic == nil {
@@ -92,7 +93,18 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 const minTime = -1 << 62
 
-// Add replays one session. Sessions must come in session_end order.
+// NeedsOrder reports whether sessions of a logged class must reach Add in
+// session_end order. In reconstruct mode only session CALs (re-sorted by
+// start for the concurrency sweep) and Analyzer Capacity (the moment a
+// month's budget ran out) depend on order; every other rule is a sum, a
+// minimum or a maximum, so those sessions may come in any order, interleaved
+// with the ordered ones. In simulate mode every session needs order.
+func (e *Engine) NeedsOrder(c parse.CALClass) bool {
+	return e.cfg.Mode == Simulate || c == parse.CALSession || c == parse.CALAnalyzerCapacity
+}
+
+// Add replays one session; see NeedsOrder for the order sessions must
+// come in.
 func (e *Engine) Add(s *Session) {
 	if s.End > e.asOf {
 		e.counts.later++
@@ -106,7 +118,6 @@ func (e *Engine) Add(s *Session) {
 	if e.cfg.Mode == Reconstruct {
 		e.reconstruct(s)
 		if s.CAL != parse.CALSession {
-			e.releaseUntil(s.End - e.cfg.Horizon)
 			return
 		}
 	}
@@ -114,7 +125,7 @@ func (e *Engine) Add(s *Session) {
 		e.lateSession(s)
 		e.takeInStartOrder(s)
 	} else {
-		heap.Push(&e.byStart, *s)
+		e.byStart.push(*s)
 	}
 	e.releaseUntil(s.End - e.cfg.Horizon)
 }
@@ -122,9 +133,9 @@ func (e *Engine) Add(s *Session) {
 // releaseUntil takes, in start order, the waiting sessions that start before
 // t: no session still to come can start earlier.
 func (e *Engine) releaseUntil(t int64) {
-	for len(e.byStart) > 0 && e.byStart[0].Start < t {
-		s := heap.Pop(&e.byStart).(Session)
-		e.takeInStartOrder(&s)
+	for e.byStart.len() > 0 && e.byStart.top().Start < t {
+		e.taking = e.byStart.pop()
+		e.takeInStartOrder(&e.taking)
 	}
 	e.released = max(e.released, t)
 }
@@ -231,13 +242,9 @@ func (e *Engine) resolvePool(server string) int {
 	return 0
 }
 
-// startHeap orders waiting sessions by start, then end and source line, so
-// that the replay does not depend on the input's order among equals.
-type startHeap []Session
-
-func (h startHeap) Len() int { return len(h) }
-func (h startHeap) Less(i, j int) bool {
-	a, b := &h[i], &h[j]
+// startsBefore orders waiting sessions by start, then end and source line,
+// so that the replay does not depend on the input's order among equals.
+func startsBefore(a, b *Session) bool {
 	switch {
 	case a.Start != b.Start:
 		return a.Start < b.Start
@@ -247,12 +254,4 @@ func (h startHeap) Less(i, j int) bool {
 		return a.SourceFile < b.SourceFile
 	}
 	return a.SourceLine < b.SourceLine
-}
-func (h startHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *startHeap) Push(x any)   { *h = append(*h, x.(Session)) }
-func (h *startHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

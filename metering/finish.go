@@ -28,7 +28,9 @@ func (e *Engine) Finish() *State {
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ
 	}
-	for _, p := range e.pools {
+	pools := slices.Clone(e.pools)
+	slices.SortFunc(pools, func(a, b *pool) int { return cmp.Compare(a.name, b.name) })
+	for _, p := range pools {
 		e.finishHolders(st, p)
 		e.finishCapacity(st, p)
 		sessionCALs, known := p.sessionCALCount()
@@ -112,7 +114,7 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 		if h.revoked {
 			row.RevokedAt = &h.revokedAt
 		}
-		for _, server := range h.servers {
+		for _, server := range h.servers.ids() {
 			row.Servers = append(row.Servers, e.Servers.Name(server))
 		}
 		slices.Sort(row.Servers)
@@ -150,9 +152,26 @@ func (e *Engine) checkAllocations(st *State, p *pool, excess []bool) {
 	}
 }
 
+// finishCapacity emits the ledger in table order (month, user, document,
+// server), sorting the cells by the ranks of their names, which is much
+// cheaper than sorting the rows by their texts.
 func (e *Engine) finishCapacity(st *State, p *pool) {
-	for key, c := range p.capacity.cells {
-		st.Capacity = append(st.Capacity, CapacityRow{Pool: p.name, Month: key.month.String(), UserKey: e.Users.Name(key.user),
+	userRank, documentRank, serverRank := rankNames(e.Users), rankNames(e.Documents), rankNames(e.Servers)
+	cells := p.capacity.cells
+	slices.SortFunc(cells, func(a, b capacityCell) int {
+		return cmp.Or(cmpInt(a.key.month, b.key.month), cmpInt(userRank[a.key.user], userRank[b.key.user]),
+			cmpInt(documentRank[a.key.document], documentRank[b.key.document]), cmpInt(serverRank[a.key.server], serverRank[b.key.server]))
+	})
+	monthNames := map[month]string{}
+	st.Capacity = slices.Grow(st.Capacity, len(cells))
+	for i := range cells {
+		c, key := &cells[i], cells[i].key
+		name, ok := monthNames[key.month]
+		if !ok {
+			name = key.month.String()
+			monthNames[key.month] = name
+		}
+		st.Capacity = append(st.Capacity, CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(key.user),
 			DocumentKey: e.Documents.Name(key.document), Server: e.Servers.Name(key.server), Minutes: c.minutes, Sessions: c.sessions,
 			MissingCount: c.missing, MissingMinMinutes: c.missingMin, MissingMaxMinutes: c.missingMax,
 			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
@@ -194,10 +213,7 @@ func (st *State) sort() {
 		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.CALType, b.CALType), cmp.Compare(a.UserKey, b.UserKey),
 			cmp.Compare(a.DocumentKey, b.DocumentKey), cmp.Compare(a.FirstUsed, b.FirstUsed))
 	})
-	slices.SortFunc(st.Capacity, func(a, b CapacityRow) int {
-		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Month, b.Month), cmp.Compare(a.UserKey, b.UserKey),
-			cmp.Compare(a.DocumentKey, b.DocumentKey), cmp.Compare(a.Server, b.Server))
-	})
+	// Capacity is emitted in order by finishCapacity, pool by pool.
 	slices.SortFunc(st.Months, func(a, b MonthRow) int { return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Month, b.Month)) })
 	slices.SortStableFunc(st.Concurrency, func(a, b ConcurrencyRow) int { return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Day, b.Day)) })
 	slices.SortStableFunc(st.Usage, func(a, b UsageRow) int { return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Day, b.Day)) })
@@ -210,4 +226,18 @@ func (st *State) sort() {
 	slices.SortStableFunc(st.Denials, func(a, b DenialRow) int {
 		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.At, b.At), cmp.Compare(a.SourceFile, b.SourceFile), cmp.Compare(a.SourceLine, b.SourceLine))
 	})
+}
+
+// rankNames returns, per id, the rank of its text in sort order.
+func rankNames(d *Dict) []int32 {
+	ids := make([]int32, d.Len())
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	slices.SortFunc(ids, func(a, b int32) int { return cmp.Compare(d.Name(uint32(a)), d.Name(uint32(b))) })
+	rank := make([]int32, len(ids))
+	for r, id := range ids {
+		rank[id] = int32(r)
+	}
+	return rank
 }

@@ -45,7 +45,7 @@ type holder struct {
 	firstUsed  int64  // earliest session end
 	lastUsed   int64  // latest session end
 	sessions   int64
-	servers    []uint32 // distinct, small
+	servers    serverSet
 	documents  []uint32 // distinct
 	exeVersion uint32   // of the session with the latest end
 	revoked    bool     // simulate: taken away by the idle policy
@@ -62,8 +62,33 @@ func (h *holder) use(s *Session) {
 		h.exeVersion = s.ExeVersion
 	}
 	h.sessions++
-	h.servers = addDistinct(h.servers, s.Server)
+	h.servers.add(s.Server)
 	h.documents = addDistinct(h.documents, s.Document)
+}
+
+// serverSet is a set of server ids: a bit mask for the first 64 servers
+// (every deployment seen), a slice beyond.
+type serverSet struct {
+	mask  uint64
+	other []uint32
+}
+
+func (set *serverSet) add(id uint32) {
+	if id < 64 {
+		set.mask |= 1 << id
+		return
+	}
+	set.other = addDistinct(set.other, id)
+}
+
+func (set *serverSet) ids() []uint32 {
+	var out []uint32
+	for id := uint32(0); id < 64; id++ {
+		if set.mask&(1<<id) != 0 {
+			out = append(out, id)
+		}
+	}
+	return append(out, set.other...)
 }
 
 // addDistinct appends id to a small set kept as a slice, checking the most
@@ -175,7 +200,7 @@ func compareHolders(a, b *holder) int {
 	return cmpInt(a.document, b.document)
 }
 
-func cmpInt[T int64 | uint32 | int32 | int](a, b T) int {
+func cmpInt[T int64 | uint32 | int32 | int | month](a, b T) int {
 	switch {
 	case a < b:
 		return -1

@@ -42,7 +42,7 @@ type quarantinedCAL struct {
 }
 
 func newPool(name string, cal *CALPools, slk *SLKPools, licensed bool, documents *Dict) *pool {
-	p := &pool{name: name, licensed: licensed, cal: cal, slk: slk, holders: newHolderRegistry(),
+	p := &pool{name: name, licensed: licensed, cal: cal, slk: slk, holders: newHolderRegistry(), sessionCALs: newSessionCALSweep(),
 		allocations: map[uint32]DocumentCAL{}, quarantined: map[quarantineKey]int64{}}
 	usageSize, linear := int64(-1), false
 	p.calQuarantine = newQuarantinePolicy(QuarantineAuto)

@@ -68,7 +68,7 @@ func (e *Engine) sessionAnomaly(s *Session) AnomalyRow {
 }
 
 // countUnknownCAL keeps one anomaly per pool and CAL Type text, with the
-// first line that had it and how many did.
+// earliest line that had it (by session end, then line) and how many did.
 func (e *Engine) countUnknownCAL(p *pool, s *Session) {
 	e.countPerText(e.unknownCALs, p, s, s.CALText, AnomalyUnknownCALType, "CAL Type not recognised: "+quoteText(e.CALTexts.Name(s.CALText)))
 }
@@ -80,10 +80,13 @@ func (e *Engine) countOutsideEra(p *pool, s *Session) {
 func (e *Engine) countPerText(seen map[[2]uint32]*AnomalyRow, p *pool, s *Session, text uint32, kind, detail string) {
 	key := [2]uint32{uint32(e.serverPool[s.Server]), text}
 	row := seen[key]
-	if row == nil {
-		first := e.sessionAnomaly(s)
-		first.Pool, first.Kind, first.CALType, first.Detail = p.name, kind, s.CAL.String(), detail
-		row = &first
+	if row == nil || s.End < *row.At || (s.End == *row.At && s.SourceLine < row.SourceLine) {
+		earliest := e.sessionAnomaly(s)
+		earliest.Pool, earliest.Kind, earliest.CALType, earliest.Detail = p.name, kind, s.CAL.String(), detail
+		if row != nil {
+			earliest.Observed = row.Observed
+		}
+		row = &earliest
 		seen[key] = row
 	}
 	row.Observed++

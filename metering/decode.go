@@ -1,0 +1,235 @@
+package metering
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// datasetColumns are the columns the replay reads.
+var datasetColumns = [...]string{
+	"session_start", "session_end", "duration_ms", "cal_usage_count", "source_line",
+	"user_key", "document_key", "server", "client_machine_id", "client_type", "exe_version",
+	"cal_type", "cal_class", "source_file", "authenticated_user", "identifying_user",
+}
+
+// Positions in datasetColumns: the int64 columns first, then the strings.
+const (
+	colStart = iota
+	colEnd
+	colDuration
+	colUsageCount
+	colSourceLine
+	colUser
+	colDocument
+	colServer
+	colMachine
+	colClientType
+	colExeVersion
+	colCALType
+	colCALClass
+	colSourceFile
+	colAuthenticated
+	colIdentifying
+	numColumns
+
+	numInt64Columns = colUser
+)
+
+// decodedRowGroup is one row group's columns, decoded but not interned, or
+// the end of a month partition, or an error.
+type decodedRowGroup struct {
+	rows     int
+	ints     [numInt64Columns][]int64
+	strs     [numColumns - numInt64Columns]decodedStrings
+	monthEnd bool
+	err      error
+}
+
+// decodedStrings is a string column as indexes into its chunk's
+// dictionary; -1 is null.
+type decodedStrings struct {
+	index []int32
+	dict  []string
+}
+
+// decode sends every row group of the dataset, month by month, each month
+// followed by a monthEnd marker, reusing the buffers it gets back on free.
+func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free <-chan *decodedRowGroup) {
+	defer close(out)
+	take := func() *decodedRowGroup {
+		select {
+		case rg := <-free:
+			rg.err, rg.monthEnd, rg.rows = nil, false, 0
+			return rg
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	for _, m := range ds.Months {
+		for _, path := range m.Files {
+			err := withParquetFile(path, func(f *parquet.File) error {
+				var leaves [numColumns]int
+				for i, name := range datasetColumns {
+					leaf, ok := f.Schema().Lookup(name)
+					if !ok {
+						return fmt.Errorf("no %s column", name)
+					}
+					leaves[i] = leaf.ColumnIndex
+				}
+				for _, group := range f.RowGroups() {
+					rg := take()
+					if rg == nil {
+						return ctx.Err()
+					}
+					if err := rg.decode(group, &leaves); err != nil {
+						free := rg
+						free.err = err
+						out <- free
+						return err
+					}
+					out <- rg
+				}
+				return nil
+			})
+			if err != nil {
+				if rg := take(); rg != nil && ctx.Err() == nil {
+					rg.err = fmt.Errorf("%s: %w", path, err)
+					out <- rg
+				}
+				return
+			}
+		}
+		rg := take()
+		if rg == nil {
+			return
+		}
+		rg.monthEnd = true
+		out <- rg
+	}
+}
+
+func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]int) error {
+	chunks := group.ColumnChunks()
+	rg.rows = int(group.NumRows())
+	for c := range numInt64Columns {
+		null := int64(0)
+		if c == colUsageCount {
+			null = NoCount
+		}
+		var err error
+		if rg.ints[c], err = decodeInt64s(chunks[leaves[c]], rg.ints[c][:0], null); err != nil {
+			return fmt.Errorf("%s: %w", datasetColumns[c], err)
+		}
+		if len(rg.ints[c]) != rg.rows {
+			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(rg.ints[c]), rg.rows)
+		}
+	}
+	for c := numInt64Columns; c < numColumns; c++ {
+		s := &rg.strs[c-numInt64Columns]
+		if err := s.decode(chunks[leaves[c]]); err != nil {
+			return fmt.Errorf("%s: %w", datasetColumns[c], err)
+		}
+		if len(s.index) != rg.rows {
+			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
+		}
+	}
+	return nil
+}
+
+// decodeInt64s appends a column chunk's values, null as null.
+func decodeInt64s(chunk parquet.ColumnChunk, out []int64, null int64) ([]int64, error) {
+	pages := chunk.Pages()
+	defer pages.Close()
+	for {
+		p, err := pages.ReadPage()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		values := p.Data()
+		data := values.Int64()
+		if def := p.DefinitionLevels(); len(def) > 0 {
+			k := 0
+			for _, level := range def {
+				if level == 0 {
+					out = append(out, null)
+				} else {
+					out = append(out, data[k])
+					k++
+				}
+			}
+		} else {
+			out = append(out, data...)
+		}
+		parquet.Release(p)
+	}
+}
+
+// decode reads a string column chunk: dictionary pages as their indexes
+// (the dictionary copied once), plain pages into a dictionary of their own.
+func (s *decodedStrings) decode(chunk parquet.ColumnChunk) error {
+	s.index, s.dict = s.index[:0], s.dict[:0]
+	var dictOf parquet.Dictionary
+	var plain map[string]int32
+	pages := chunk.Pages()
+	defer pages.Close()
+	for {
+		p, err := pages.ReadPage()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		values := p.Data()
+		def := p.DefinitionLevels()
+		var indexes []int32
+		if d := p.Dictionary(); d != nil {
+			if dictOf != d {
+				if dictOf != nil {
+					return fmt.Errorf("more than one dictionary in a column chunk")
+				}
+				dictOf = d
+				for i := range d.Len() {
+					s.dict = append(s.dict, string(d.Index(int32(i)).ByteArray()))
+				}
+			}
+			indexes = values.Int32()
+		} else {
+			if plain == nil {
+				plain = map[string]int32{}
+			}
+			data, offsets := values.ByteArray()
+			indexes = make([]int32, 0, len(offsets))
+			for j := 0; j+1 < len(offsets); j++ {
+				text := data[offsets[j]:offsets[j+1]]
+				id, ok := plain[string(text)]
+				if !ok {
+					id = int32(len(s.dict))
+					plain[string(text)] = id
+					s.dict = append(s.dict, string(text))
+				}
+				indexes = append(indexes, id)
+			}
+		}
+		if len(def) > 0 {
+			k := 0 // the page's next non-null value
+			for _, level := range def {
+				if level == 0 {
+					s.index = append(s.index, -1)
+				} else {
+					s.index = append(s.index, indexes[k])
+					k++
+				}
+			}
+		} else {
+			s.index = append(s.index, indexes...)
+		}
+		parquet.Release(p)
+	}
+}
