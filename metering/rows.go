@@ -2,16 +2,13 @@ package metering
 
 import (
 	"cmp"
-	"slices"
 
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// AddRow interns one dataset row and replays it (rows in session_end order).
-// It is the simple path, for small inputs; the dataset reader interns whole
-// dictionary pages instead.
-func (e *Engine) AddRow(r *ingest.SessionRow) {
+// appendRow interns one dataset row and appends it to out.
+func (e *Engine) appendRow(r *ingest.SessionRow, out []Session) []Session {
 	s := Session{Start: r.SessionStart, End: r.SessionEnd, DurationMS: r.DurationMS,
 		User: e.Users.ID(r.UserKey), Document: e.Documents.ID(r.DocumentKey), Server: e.Servers.ID(r.Server),
 		Client:     e.Clients.ID(ClientKey(deref(r.ClientMachineID), deref(r.ClientType))),
@@ -22,25 +19,21 @@ func (e *Engine) AddRow(r *ingest.SessionRow) {
 		s.UsageCount = *r.CALUsageCount
 	}
 	e.SetUserDisplay(s.User, cmp.Or(deref(r.AuthenticatedUser), deref(r.IdentifyingUser)))
-	e.Add(&s)
+	return append(out, s)
 }
 
-// ReplayRows replays rows in any order: it sorts them by session_end and
-// sets the horizon from the longest session.
+// ReplayRows replays dataset rows held in memory, in any order: the simple
+// path for small inputs and tests.
 func ReplayRows(cfg Config, rows []ingest.SessionRow) (*State, error) {
-	sorted := slices.Clone(rows)
-	slices.SortStableFunc(sorted, func(a, b ingest.SessionRow) int { return cmpInt(a.SessionEnd, b.SessionEnd) })
-	for i := range sorted {
-		cfg.Horizon = max(cfg.Horizon, sorted[i].SessionEnd-sorted[i].SessionStart)
-	}
 	e, err := NewEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
-	for i := range sorted {
-		e.AddRow(&sorted[i])
+	sessions := make([]Session, 0, len(rows))
+	for i := range rows {
+		sessions = e.appendRow(&rows[i], sessions)
 	}
-	return e.Finish(), nil
+	return e.ReplaySessions(sessions), nil
 }
 
 // calClasses maps the dataset's cal_class text to the class.
