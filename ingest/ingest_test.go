@@ -28,8 +28,7 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &child); err != nil {
 			panic(err)
 		}
-		opts := ingest.Options{Data: child.Data, Paths: child.Paths, ChunkBytes: child.ChunkBytes}
-		if _, err := ingest.Run(context.Background(), opts); err != nil {
+		if err := child.run(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -42,11 +41,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// childArgs is what the crash test passes to its ingest child process.
+// childArgs is what the crash test and the benchmark pass to a child
+// process: an ingest, or (Mode "duckdb-copy") DuckDB's own CSV-to-Parquet.
 type childArgs struct {
+	Mode       string
 	Data       string
 	Paths      []string
 	ChunkBytes int64
+}
+
+func (c childArgs) run() error {
+	if c.Mode == "duckdb-copy" {
+		return duckdbCopy(c.Paths[0], filepath.Join(c.Data, "duckdb.parquet"))
+	}
+	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes})
+	return err
 }
 
 var fixedNow = func() time.Time { return time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC) }

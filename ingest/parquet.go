@@ -56,11 +56,20 @@ type sessionWriter struct {
 	inGroup int      // rows in the open row group
 }
 
+// sessionWriterOptions compress with zstdFast and keep page bounds only
+// where a reader may filter on them: times and numbers, not free text.
+var sessionWriterOptions = func() []parquet.WriterOption {
+	opts := []parquet.WriterOption{parquet.Compression(zstdFast), parquet.CreatedBy("qvmeter", "", "")}
+	for _, path := range sessionSchema.Columns() {
+		if leaf, _ := sessionSchema.Lookup(path...); leaf.Node.Type().Kind() == parquet.ByteArray {
+			opts = append(opts, parquet.SkipPageBounds(path...))
+		}
+	}
+	return opts
+}()
+
 func newSessionWriter(out io.Writer) *sessionWriter {
-	w := parquet.NewGenericWriter[SessionRow](out,
-		parquet.Compression(zstdFast),
-		parquet.CreatedBy("qvmeter", "", ""),
-	)
+	w := parquet.NewGenericWriter[SessionRow](out, sessionWriterOptions...)
 	return &sessionWriter{w: w, columns: w.ColumnWriters()}
 }
 
@@ -73,7 +82,7 @@ func (s *sessionWriter) write(rec arrow.Record, keep []int32, keys []uint64) err
 		vals := s.values[:0]
 		if c.arrow < 0 {
 			for _, row := range keep {
-				vals = append(vals, parquet.Int64Value(int64(keys[row])).Level(0, 0, c.columnWriter))
+				vals = append(vals, parquet.Int64Value(int64(keys[row])))
 			}
 		} else {
 			vals = s.appendValues(vals, rec.Column(c.arrow), keep, c)
@@ -92,60 +101,73 @@ func (s *sessionWriter) write(rec arrow.Record, keep []int32, keys []uint64) err
 	return nil
 }
 
+// appendValues converts the kept rows of one Arrow column. Values of a
+// required column need no levels; an optional column's carry definition
+// level 1, or 0 for null.
 func (s *sessionWriter) appendValues(vals []parquet.Value, col arrow.Array, keep []int32, c sessionColumn) []parquet.Value {
-	def := 0
-	if c.optional {
-		def = 1
-	}
-	ci := c.columnWriter
-	null := parquet.NullValue().Level(0, 0, ci)
 	switch a := col.(type) {
 	case *array.Dictionary:
 		s.dict = dictionaryValues(s.dict[:0], a.Dictionary().(*array.String))
 		indices := a.Indices().(*array.Int32).Int32Values()
+		if !c.optional {
+			for _, row := range keep {
+				vals = append(vals, parquet.ByteArrayValue(s.dict[indices[row]]))
+			}
+			return vals
+		}
+		ci := c.columnWriter
+		null := parquet.NullValue().Level(0, 0, ci)
 		for _, row := range keep {
 			if a.IsNull(int(row)) {
 				vals = append(vals, null)
 				continue
 			}
-			vals = append(vals, parquet.ByteArrayValue(s.dict[indices[row]]).Level(0, def, ci))
+			vals = append(vals, parquet.ByteArrayValue(s.dict[indices[row]]).Level(0, 1, ci))
 		}
 	case *array.String:
+		null := parquet.NullValue().Level(0, 0, c.columnWriter)
 		for _, row := range keep {
 			if a.IsNull(int(row)) {
 				vals = append(vals, null)
 				continue
 			}
-			vals = append(vals, parquet.ByteArrayValue(stringBytes(a.Value(int(row)))).Level(0, def, ci))
+			vals = append(vals, parquet.ByteArrayValue(stringBytes(a.Value(int(row)))).Level(0, 1, c.columnWriter))
 		}
 	case *array.Float64:
 		values := a.Float64Values()
+		null := parquet.NullValue().Level(0, 0, c.columnWriter)
 		for _, row := range keep {
 			if a.IsNull(int(row)) {
 				vals = append(vals, null)
 				continue
 			}
-			vals = append(vals, parquet.DoubleValue(values[row]).Level(0, def, ci))
+			vals = append(vals, parquet.DoubleValue(values[row]).Level(0, 1, c.columnWriter))
 		}
 	case *array.Int64:
-		vals = appendInt64s(vals, a, a.Int64Values(), keep, def, ci)
+		vals = appendInt64s(vals, a, a.Int64Values(), keep, c)
 	case *array.Timestamp:
 		ts := a.TimestampValues()
-		vals = appendInt64s(vals, a, unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(ts))), len(ts)), keep, def, ci)
+		vals = appendInt64s(vals, a, unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(ts))), len(ts)), keep, c)
 	default:
 		panic("ingest: unexpected Arrow type " + col.DataType().String())
 	}
 	return vals
 }
 
-func appendInt64s(vals []parquet.Value, a arrow.Array, values []int64, keep []int32, def, ci int) []parquet.Value {
-	null := parquet.NullValue().Level(0, 0, ci)
+func appendInt64s(vals []parquet.Value, a arrow.Array, values []int64, keep []int32, c sessionColumn) []parquet.Value {
+	if !c.optional {
+		for _, row := range keep {
+			vals = append(vals, parquet.Int64Value(values[row]))
+		}
+		return vals
+	}
+	null := parquet.NullValue().Level(0, 0, c.columnWriter)
 	for _, row := range keep {
 		if a.IsNull(int(row)) {
 			vals = append(vals, null)
 			continue
 		}
-		vals = append(vals, parquet.Int64Value(values[row]).Level(0, def, ci))
+		vals = append(vals, parquet.Int64Value(values[row]).Level(0, 1, c.columnWriter))
 	}
 	return vals
 }
