@@ -1,0 +1,261 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb" // registers the "duckdb" driver
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/metering"
+)
+
+// DB is an embedded DuckDB with one view per table of a data folder:
+//
+//   - sessions: the dataset's committed session files, ended at or before
+//     the state's as-of time;
+//   - rejects: the lines ingest could not place;
+//   - holders, capacity, months, concurrency, usage_cals, anomalies,
+//     denials: the state tables.
+//
+// Times are plain TIMESTAMPs in UTC. The connection also holds the variables
+// as_of (TIMESTAMP) and mode (reconstruct or simulate) from state.json.
+// A DB runs one report at a time.
+type DB struct {
+	db   *sql.DB
+	mu   sync.Mutex
+	conn *sql.Conn
+	tmp  string
+	info metering.StateInfo
+	asOf time.Time
+}
+
+// stateViews are the state tables as views, by file name.
+var stateViews = []struct{ view, file string }{
+	{"holders", metering.HoldersTable},
+	{"capacity", metering.CapacityTable},
+	{"months", metering.MonthsTable},
+	{"concurrency", metering.ConcurrencyTable},
+	{"usage_cals", metering.UsageTable},
+	{"anomalies", metering.AnomaliesTable},
+	{"denials", metering.DenialsTable},
+}
+
+// Open opens the dataset and state under dataDir for reporting. The state
+// must exist (see EnsureState); it is read as it is.
+func Open(ctx context.Context, dataDir string) (*DB, error) {
+	info, err := ReadStateInfo(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no licence state under %s (run qvmeter meter first)", filepath.Join(dataDir, ingest.StateDir))
+	}
+	if err != nil {
+		return nil, err
+	}
+	asOf, err := time.Parse(time.RFC3339, info.AsOf)
+	if err != nil {
+		return nil, fmt.Errorf("state.json: as_of %q: %w", info.AsOf, err)
+	}
+	ds, err := metering.OpenDataset(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	var sessions []string
+	for _, m := range ds.Months {
+		sessions = append(sessions, m.Files...)
+	}
+	rejects, err := rejectFiles(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{info: *info, asOf: asOf.UTC()}
+	if err := db.open(ctx, dataDir, sessions, rejects); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []string) error {
+	var err error
+	if db.db, err = sql.Open("duckdb", ""); err != nil {
+		return err
+	}
+	if db.conn, err = db.db.Conn(ctx); err != nil {
+		return err
+	}
+	// Never reach for the network: an extension DuckDB would download is an
+	// error here, not a silent dependency.
+	if err := db.exec(ctx, "SET autoinstall_known_extensions = false; SET autoload_known_extensions = false"); err != nil {
+		return err
+	}
+	if err := db.exec(ctx, "SET VARIABLE as_of = $1::TIMESTAMP", db.asOf); err != nil {
+		return err
+	}
+	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode); err != nil {
+		return err
+	}
+	if len(sessions) == 0 {
+		if sessions, err = emptyFile(db, "sessions.parquet", []ingest.SessionRow{}); err != nil {
+			return err
+		}
+	}
+	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of')"); err != nil {
+		return err
+	}
+	if len(rejects) == 0 {
+		if rejects, err = emptyFile(db, "rejects.parquet", []ingest.RejectRow{}); err != nil {
+			return err
+		}
+	}
+	if err := db.view(ctx, "rejects", rejects, ""); err != nil {
+		return err
+	}
+	for _, s := range stateViews {
+		path := filepath.Join(dataDir, ingest.StateDir, s.file)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("state table %s: %w (run qvmeter meter again)", s.file, err)
+		}
+		if err := db.view(ctx, s.view, []string{path}, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// view creates the view name over the Parquet files, with every
+// TIMESTAMP WITH TIME ZONE column turned into a TIMESTAMP (UTC: no time
+// zone extension is loaded) and rows kept where the condition holds. The
+// file list is bound as a parameter through a variable: a table function's
+// arguments cannot be prepared directly.
+func (db *DB) view(ctx context.Context, name string, files []string, where string) error {
+	list := make([]string, len(files))
+	args := make([]any, len(files))
+	for i, f := range files {
+		list[i], args[i] = fmt.Sprintf("$%d", i+1), f
+	}
+	variable := name + "_files"
+	if err := db.exec(ctx, fmt.Sprintf("SET VARIABLE %s = list_value(%s)", variable, strings.Join(list, ", ")), args...); err != nil {
+		return err
+	}
+	raw := name + "_raw"
+	if err := db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(getvariable('%s'))", raw, variable)); err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	rows, err := db.conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+raw+") WHERE column_type = 'TIMESTAMP WITH TIME ZONE'")
+	if err != nil {
+		return err
+	}
+	var casts []string
+	for rows.Next() {
+		var column string
+		if err := rows.Scan(&column); err != nil {
+			rows.Close()
+			return err
+		}
+		casts = append(casts, fmt.Sprintf("%s::TIMESTAMP AS %s", quoteIdent(column), quoteIdent(column)))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	query := "SELECT * FROM " + raw
+	if len(casts) > 0 {
+		query = fmt.Sprintf("SELECT * REPLACE (%s) FROM %s", strings.Join(casts, ", "), raw)
+	}
+	if where != "" {
+		query = fmt.Sprintf("SELECT * FROM (%s) WHERE %s", query, where)
+	}
+	return db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", name, query))
+}
+
+// quoteIdent quotes a column name read from our own Parquet files.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// emptyFile writes an empty Parquet file with the schema of rows, for a
+// table that has no file yet, so that its view still has its columns.
+func emptyFile[T any](db *DB, name string, rows []T) ([]string, error) {
+	if db.tmp == "" {
+		var err error
+		if db.tmp, err = os.MkdirTemp("", "qvmeter-reports-"); err != nil {
+			return nil, err
+		}
+	}
+	path := filepath.Join(db.tmp, name)
+	return []string{path}, parquet.WriteFile(path, rows)
+}
+
+func (db *DB) exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.conn.ExecContext(ctx, query, args...)
+	return err
+}
+
+// rejectFiles lists the committed reject files: from the catalog, or
+// without one every DIR/rejects/*.parquet.
+func rejectFiles(dataDir string) ([]string, error) {
+	cat, err := ingest.LoadCatalog(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if cat.Version == 0 {
+		return filepath.Glob(filepath.Join(dataDir, ingest.RejectsDir, "*.parquet"))
+	}
+	var files []string
+	for _, f := range cat.Files {
+		if f.Kind == "rejects" {
+			files = append(files, filepath.Join(dataDir, filepath.FromSlash(f.Path)))
+		}
+	}
+	return files, nil
+}
+
+// Info is the state.json of the state the DB reads.
+func (db *DB) Info() metering.StateInfo { return db.info }
+
+// AsOf is the state's as-of time.
+func (db *DB) AsOf() time.Time { return db.asOf }
+
+// Run runs the named report with p.
+func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
+	r, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no report %q (reports: %s)", name, strings.Join(Names(), ", "))
+	}
+	query, args, err := r.build(p)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	rows, err := db.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", name, err)
+	}
+	defer rows.Close()
+	return scanTable(rows, r)
+}
+
+// Close releases DuckDB and removes temporary files.
+func (db *DB) Close() error {
+	var errs []error
+	if db.conn != nil {
+		errs = append(errs, db.conn.Close())
+	}
+	if db.db != nil {
+		errs = append(errs, db.db.Close())
+	}
+	if db.tmp != "" {
+		errs = append(errs, os.RemoveAll(db.tmp))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,177 @@
+package reports
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Report is one report: what it answers, its columns (a contract: add
+// columns, never rename them), the parameters it reads and its SQL.
+type Report struct {
+	Name        string
+	Description string
+	Columns     []Column
+	// Flags are the parameters the report reads, by command-line flag name
+	// (see Params).
+	Flags []string
+	// Vertical: the table format prints the one row as name/value lines.
+	Vertical bool
+	// build returns the SQL and its bound arguments for p.
+	build func(p Params) (string, []any, error)
+}
+
+func (r *Report) column(name string) (Column, bool) {
+	i := slices.IndexFunc(r.Columns, func(c Column) bool { return c.Name == name })
+	if i < 0 {
+		return Column{}, false
+	}
+	return r.Columns[i], true
+}
+
+// Accepts reports whether the report reads the parameter of the given flag.
+func (r *Report) Accepts(flag string) bool { return slices.Contains(r.Flags, flag) }
+
+// Params are a report's parameters; each report reads only those its Flags
+// name. Start from DefaultParams.
+type Params struct {
+	IdleDays int    // --idle-days: a holder idle this many days or more is idle
+	OnlyIdle bool   // --only-idle: idle-cals keeps the idle rows only
+	CALType  string // --cal-type: idle-cals keeps one licence type
+	By       string // --by: capacity user|document|server; usage day|month[,user|document|server]
+	Month    string // --month: YYYY-MM, keeps that UTC month only
+	Billed   []Billed
+	Summary  bool   // --summary: rejects counts by reason
+	User     string // --user: explain's user, matched on user_key (case-insensitive)
+}
+
+// DefaultIdleDays is the idle threshold unless --idle-days says otherwise.
+const DefaultIdleDays = 30
+
+// DefaultParams are the parameters of a report run without flags.
+func DefaultParams() Params { return Params{IdleDays: DefaultIdleDays} }
+
+// Billed is one month's Analyzer Capacity minutes from the vendor's usage
+// statement (or the Qlik Sense side's figure), for billing reconciliation.
+type Billed struct {
+	Month   string
+	Minutes int64
+	Pool    string // licence group; "default" unless the file says
+}
+
+var monthPattern = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
+
+// ReadBilled reads a CSV of month,minutes[,pool] rows, with or without a
+// header row.
+func ReadBilled(r io.Reader) ([]Billed, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	records, err := cr.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []Billed
+	for i, rec := range records {
+		if i == 0 && len(rec) > 0 && strings.EqualFold(rec[0], "month") {
+			continue
+		}
+		if len(rec) < 2 || len(rec) > 3 {
+			return nil, fmt.Errorf("line %d: want month,minutes[,pool], got %d fields", i+1, len(rec))
+		}
+		if !monthPattern.MatchString(rec[0]) {
+			return nil, fmt.Errorf("line %d: month %q: want YYYY-MM", i+1, rec[0])
+		}
+		minutes, err := strconv.ParseInt(strings.TrimSpace(rec[1]), 10, 64)
+		if err != nil || minutes < 0 {
+			return nil, fmt.Errorf("line %d: minutes %q: want a whole number of minutes", i+1, rec[1])
+		}
+		b := Billed{Month: rec[0], Minutes: minutes, Pool: "default"}
+		if len(rec) == 3 && rec[2] != "" {
+			b.Pool = rec[2]
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no month,minutes rows")
+	}
+	return out, nil
+}
+
+// binder collects a query's bound arguments: bind returns the placeholder
+// of a new one, to write into the SQL text in the value's stead.
+type binder struct{ args []any }
+
+func (b *binder) bind(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+// choice checks a keyword parameter against the SQL fragments allowed for
+// it and returns the fragment: only these fragments, never the user's text,
+// reach the SQL.
+func choice(flag, value string, allowed map[string]string) (string, error) {
+	if sql, ok := allowed[value]; ok {
+		return sql, nil
+	}
+	keys := make([]string, 0, len(allowed))
+	for k := range allowed {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return "", fmt.Errorf("--%s %q: want one of %s", flag, value, strings.Join(keys, ", "))
+}
+
+// registry lists the reports in the order help shows them.
+var registry = []*Report{idleCALs, capacityReport, usageReport, concurrencyReport, usageCALsReport,
+	doubleCALs, denialsReport, rejectsReport, anomaliesReport, summaryReport, explainReport}
+
+// Reports returns every report in help order.
+func Reports() []*Report { return slices.Clone(registry) }
+
+// Names returns the names of every report.
+func Names() []string {
+	names := make([]string, len(registry))
+	for i, r := range registry {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Lookup finds a report by name.
+func Lookup(name string) (*Report, bool) {
+	i := slices.IndexFunc(registry, func(r *Report) bool { return r.Name == name })
+	if i < 0 {
+		return nil, false
+	}
+	return registry[i], true
+}
+
+// Describe writes every report with its columns: the text of
+// qvmeter report --help and of reports/README.md's column lists.
+func Describe(w io.Writer) {
+	for _, r := range registry {
+		fmt.Fprintf(w, "%s — %s\n", r.Name, r.Description)
+		if len(r.Flags) > 0 {
+			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
+		}
+		width := 0
+		for _, c := range r.Columns {
+			width = max(width, len(c.Name))
+		}
+		for _, c := range r.Columns {
+			fmt.Fprintf(w, "  %-*s  %-7s  %s\n", width, c.Name, c.Kind, c.Doc)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// poolColumn ends every report over state tables: the licence group.
+var poolColumn = Column{"pool", String, `licence group: the [[group]] name in the licence file, or "default"`}

@@ -1,0 +1,112 @@
+package reports
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// usagePeriods and usageDimensions are usage's --by values.
+var (
+	usagePeriods    = map[string]string{"day": `strftime(session_end, '%Y-%m-%d')`, "month": `strftime(session_end, '%Y-%m')`}
+	usageDimensions = map[string]string{"user": "user_key", "document": "document_key", "server": "server"}
+)
+
+var usageReport = &Report{
+	Name:        "usage",
+	Description: "sessions, distinct users, total and median duration per UTC day or month (--by day|month[,user|document|server])",
+	Flags:       []string{"by", "month"},
+	Columns: []Column{
+		{"day", String, "with --by day: the UTC day YYYY-MM-DD the sessions ended"},
+		{"month", String, "with --by month (the default): the UTC month YYYY-MM the sessions ended"},
+		{"user", String, "with --by …,user: the user key (lower case)"},
+		{"document", String, "with --by …,document: the document key"},
+		{"server", String, "with --by …,server: the server"},
+		{"sessions", Int, "sessions that ended in the period, up to the as-of time"},
+		{"users", Int, "distinct users (user keys)"},
+		{"total_minutes", Float, "total session duration in minutes, to 0.1"},
+		{"median_minutes", Float, "median session duration in minutes, to 0.1"},
+	},
+	build: func(p Params) (string, []any, error) {
+		by := strings.Split(cmp.Or(p.By, "month"), ",")
+		if len(by) > 2 {
+			return "", nil, fmt.Errorf("--by %q: want day|month, optionally followed by ,user ,document or ,server", p.By)
+		}
+		period, err := choice("by", by[0], usagePeriods)
+		if err != nil {
+			return "", nil, err
+		}
+		keys := []string{fmt.Sprintf("%s AS %s", period, by[0])}
+		if len(by) == 2 {
+			dimension, err := choice("by", by[1], usageDimensions)
+			if err != nil {
+				return "", nil, err
+			}
+			keys = append(keys, fmt.Sprintf("%s AS %s", dimension, quoteIdent(by[1])))
+		}
+		var b binder
+		month := b.bind(p.Month)
+		return fmt.Sprintf(`
+SELECT %s, count(*) AS sessions, count(DISTINCT user_key) AS users,
+       round(sum(duration_ms)::DOUBLE / 60000, 1) AS total_minutes,
+       round(median(duration_ms)::DOUBLE / 60000, 1) AS median_minutes
+FROM sessions WHERE %s = '' OR strftime(session_end, '%%Y-%%m') = %s
+GROUP BY ALL ORDER BY ALL`, strings.Join(keys, ", "), month, month), b.args, nil
+	},
+}
+
+var explainReport = &Report{
+	Name: "explain",
+	Description: "one user's story (qvmeter explain USER): sessions by month, licences held, last use per server, " +
+		"capacity minutes by month, each row traceable to the log line behind it",
+	Flags: []string{"user"},
+	Columns: []Column{
+		{"section", String, "month (sessions by month), licence (a licence held), server (use per server) or capacity (capacity minutes by month)"},
+		{"period", String, "month and capacity rows: the UTC month YYYY-MM"},
+		{"cal_type", String, "licence rows: named, document, professional or analyzer"},
+		{"document", String, "licence rows of document CALs: the document key"},
+		{"server", String, "server rows: the server"},
+		{"sessions", Int, "sessions (licence rows: under the licence; capacity rows: capacity sessions)"},
+		{"duration_minutes", Float, "month and server rows: total session duration in minutes, to 0.1"},
+		{"capacity_minutes", Int, "capacity rows: capacity minutes consumed; licence rows: null"},
+		{"first_used", Time, "earliest session start (licence rows: first use, a session end)"},
+		{"last_used", Time, "latest session end"},
+		{"source", String, "source_file:source_line of the latest session behind the row"},
+	},
+	build: func(p Params) (string, []any, error) {
+		if p.User == "" {
+			return "", nil, errors.New("explain needs a user")
+		}
+		var b binder
+		user := b.bind(p.User)
+		return fmt.Sprintf(`
+WITH s AS (SELECT * FROM sessions WHERE user_key = lower(%[1]s) OR user_key = %[1]s),
+h AS (SELECT * FROM holders WHERE user_key = lower(%[1]s) OR user_key = %[1]s),
+story AS (
+  SELECT 1 AS part, 'month' AS section, strftime(session_end, '%%Y-%%m') AS period, NULL AS cal_type, NULL AS document,
+         NULL AS server, count(*) AS sessions, round(sum(duration_ms)::DOUBLE / 60000, 1) AS duration_minutes,
+         NULL::BIGINT AS capacity_minutes, min(session_start) AS first_used, max(session_end) AS last_used,
+         arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line)) AS source
+  FROM s GROUP BY period
+  UNION ALL
+  SELECT 2, 'licence', NULL, h.cal_type, nullif(h.document_key, ''), NULL, h.sessions, NULL, NULL, h.first_used, h.last_used,
+         (SELECT min(concat(s.source_file, ':', s.source_line)) FROM s
+          WHERE s.session_end = h.last_used AND (h.cal_type <> 'document' OR s.document_key = h.document_key))
+  FROM h WHERE NOT h.revoked
+  UNION ALL
+  SELECT 3, 'server', NULL, NULL, NULL, server, count(*), round(sum(duration_ms)::DOUBLE / 60000, 1), NULL,
+         min(session_start), max(session_end), arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line))
+  FROM s GROUP BY server
+  UNION ALL
+  SELECT 4, 'capacity', c.month, NULL, NULL, NULL, c.sessions, NULL, c.minutes, s.first_used, s.last_used, s.source
+  FROM (SELECT month, sum(sessions)::BIGINT AS sessions, sum(minutes)::BIGINT AS minutes FROM capacity
+        WHERE user_key = lower(%[1]s) OR user_key = %[1]s GROUP BY month) c
+  LEFT JOIN (SELECT strftime(session_end, '%%Y-%%m') AS month, min(session_start) AS first_used, max(session_end) AS last_used,
+                    arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line)) AS source
+             FROM s WHERE cal_class = 'analyzer_capacity' GROUP BY month) s ON s.month = c.month
+)
+SELECT section, period, cal_type, document, server, sessions, duration_minutes, capacity_minutes, first_used, last_used, source
+FROM story ORDER BY part, period, cal_type, document, server`, user), b.args, nil
+	},
+}
