@@ -147,7 +147,7 @@ func (db *DB) view(ctx context.Context, name string, files []string, where strin
 		return err
 	}
 	raw := name + "_raw"
-	if err := db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(getvariable('%s'))", raw, variable)); err != nil {
+	if err := db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(getvariable('%s'), hive_partitioning = false)", raw, variable)); err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	rows, err := db.conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+raw+") WHERE column_type = 'TIMESTAMP WITH TIME ZONE'")

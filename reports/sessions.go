@@ -102,9 +102,9 @@ story AS (
   SELECT 4, 'capacity', c.month, NULL, NULL, NULL, c.sessions, NULL, c.minutes, s.first_used, s.last_used, s.source
   FROM (SELECT month, sum(sessions)::BIGINT AS sessions, sum(minutes)::BIGINT AS minutes FROM capacity
         WHERE user_key = lower(%[1]s) OR user_key = %[1]s GROUP BY month) c
-  LEFT JOIN (SELECT strftime(session_end, '%%Y-%%m') AS month, min(session_start) AS first_used, max(session_end) AS last_used,
+  LEFT JOIN (SELECT strftime(session_end, '%%Y-%%m') AS period, min(session_start) AS first_used, max(session_end) AS last_used,
                     arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line)) AS source
-             FROM s WHERE cal_class = 'analyzer_capacity' GROUP BY month) s ON s.month = c.month
+             FROM s WHERE cal_class = 'analyzer_capacity' GROUP BY period) s ON s.period = c.month
 )
 SELECT section, period, cal_type, document, server, sessions, duration_minutes, capacity_minutes, first_used, last_used, source
 FROM story ORDER BY part, period, cal_type, document, server`, user), b.args, nil
