@@ -21,7 +21,7 @@ type capacityCell struct {
 // monthBudget is one UTC month of a pool's capacity budget.
 type monthBudget struct {
 	minutes, sessions int64
-	users             map[uint32]struct{}
+	users             int64 // distinct users
 	exhaustedAt       int64 // 0: not reached
 }
 
@@ -29,11 +29,23 @@ type monthBudget struct {
 // never recomputing them from the duration: idle time consumes nothing and
 // is not logged. Memory grows with months × users × documents × servers.
 type capacityLedger struct {
-	index    map[capacityKey]int32 // cell of a key
-	cells    []capacityCell
-	months   map[month]*monthBudget
-	limit    int64 // budget + overage ceiling; < 0 unlimited or unknown
-	endMonth monthCache
+	// index finds the cell of a key of the month being booked. Sessions
+	// come in end order, so it is cleared when a new month starts, and stays
+	// small; a key booked again after that (out of order) gets a second cell,
+	// merged when the table is written.
+	index   map[capacityKey]int32
+	indexed month
+	cells   []capacityCell
+	months  map[month]*monthBudget
+	// userMonth is, per user, 1 + the last month the user was counted in:
+	// sessions come in end order, so a user's months only go up (in
+	// simulate mode, start order, a session ending in the next month can
+	// count a user twice).
+	userMonth []month
+	last      *monthBudget // the month booked last, and its number
+	lastMonth month
+	limit     int64 // budget + overage ceiling; < 0 unlimited or unknown
+	endMonth  monthCache
 }
 
 func newCapacityLedger(limit int64) *capacityLedger {
@@ -51,6 +63,10 @@ type capacityCheck struct {
 // reconstruct mode, NoCount when missing).
 func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	m := l.endMonth.of(s.End)
+	if m != l.indexed {
+		clear(l.index)
+		l.indexed = m
+	}
 	key := capacityKey{m, s.User, s.Document, s.Server}
 	i, ok := l.index[key]
 	if !ok {
@@ -85,7 +101,13 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	budget := l.month(m)
 	budget.minutes += minutes
 	budget.sessions++
-	budget.users[s.User] = struct{}{}
+	for int(s.User) >= len(l.userMonth) {
+		l.userMonth = append(l.userMonth, 0)
+	}
+	if l.userMonth[s.User] != m+1 {
+		l.userMonth[s.User] = m + 1
+		budget.users++
+	}
 	if l.limit >= 0 && budget.exhaustedAt == 0 && budget.minutes >= l.limit {
 		budget.exhaustedAt = s.End
 	}
@@ -93,12 +115,15 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 }
 
 func (l *capacityLedger) month(m month) *monthBudget {
-	b := l.months[m]
-	if b == nil {
-		b = &monthBudget{users: map[uint32]struct{}{}}
-		l.months[m] = b
+	if l.last == nil || l.lastMonth != m {
+		b := l.months[m]
+		if b == nil {
+			b = &monthBudget{}
+			l.months[m] = b
+		}
+		l.last, l.lastMonth = b, m
 	}
-	return b
+	return l.last
 }
 
 // exhausted reports whether the month of time t has no minutes left.

@@ -162,6 +162,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 		return cmp.Or(cmpInt(a.key.month, b.key.month), cmpInt(userRank[a.key.user], userRank[b.key.user]),
 			cmpInt(documentRank[a.key.document], documentRank[b.key.document]), cmpInt(serverRank[a.key.server], serverRank[b.key.server]))
 	})
+	cells = mergeCells(cells)
 	monthNames := map[month]string{}
 	st.Capacity = slices.Grow(st.Capacity, len(cells))
 	for i := range cells {
@@ -177,7 +178,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
 	}
 	for m, b := range p.capacity.months {
-		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: int64(len(b.users))}
+		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: b.users}
 		if p.licensed {
 			budget, ceiling := int64(0), int64(0)
 			if p.slk != nil {
@@ -240,4 +241,25 @@ func rankNames(d *Dict) []int32 {
 		rank[id] = int32(r)
 	}
 	return rank
+}
+
+// mergeCells sums sorted cells of equal keys into one.
+func mergeCells(cells []capacityCell) []capacityCell {
+	out := cells[:0]
+	for _, c := range cells {
+		if n := len(out); n > 0 && out[n-1].key == c.key {
+			last := &out[n-1]
+			last.minutes += c.minutes
+			last.sessions += c.sessions
+			last.missing += c.missing
+			last.missingMin += c.missingMin
+			last.missingMax += c.missingMax
+			last.notMultipleOf6 += c.notMultipleOf6
+			last.aboveDuration += c.aboveDuration
+			last.spans += c.spans
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }

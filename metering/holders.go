@@ -47,6 +47,7 @@ type holder struct {
 	sessions   int64
 	servers    serverSet
 	documents  []uint32 // distinct
+	document1  uint32   // the document of the latest use, to skip the set most of the time
 	exeVersion uint32   // of the session with the latest end
 	revoked    bool     // simulate: taken away by the idle policy
 	revokedAt  int64
@@ -63,7 +64,10 @@ func (h *holder) use(s *Session) {
 	}
 	h.sessions++
 	h.servers.add(s.Server)
-	h.documents = addDistinct(h.documents, s.Document)
+	if h.sessions == 1 || s.Document != h.document1 {
+		h.document1 = s.Document
+		h.documents = addDistinct(h.documents, s.Document)
+	}
 }
 
 // serverSet is a set of server ids: a bit mask for the first 64 servers

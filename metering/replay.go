@@ -1,6 +1,8 @@
 package metering
 
 import (
+	"slices"
+
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -18,7 +20,10 @@ type rowGroupReplayer struct {
 	ids      [numColumns - numInt64Columns][]uint32 // one row group's interned strings
 	mapping  []uint32                               // one dictionary's ids
 	ordered  []Session                              // the month's sessions that need end order
-	session  Session                                // the row being replayed (a field, not allocated per row)
+	// unordered and byUser are a row group's other sessions, as read and
+	// grouped by user.
+	unordered, byUser []Session
+	session           Session // the row being replayed (a field, not allocated per row)
 }
 
 type cachedClient struct{ clientType, id uint32 }
@@ -101,9 +106,34 @@ func (r *rowGroupReplayer) replay(rg *decodedRowGroup) {
 		if e.NeedsOrder(s.CAL) {
 			r.ordered = append(r.ordered, *s)
 		} else {
-			e.Add(s)
+			r.unordered = append(r.unordered, *s)
 		}
 	}
+	r.unordered, r.byUser = groupByUser(r.unordered, r.byUser, e.Users.Len())
+	for i := range r.byUser {
+		e.Add(&r.byUser[i])
+	}
+	r.unordered = r.unordered[:0]
+}
+
+// groupByUser returns the sessions grouped by user (a counting sort into
+// out): the order-insensitive rules then touch each user's licences once
+// per row group rather than once per session, far fewer cache misses.
+func groupByUser(sessions, out []Session, users int) (spare, grouped []Session) {
+	starts := make([]int32, users+1)
+	for i := range sessions {
+		starts[sessions[i].User+1]++
+	}
+	for u := 1; u <= users; u++ {
+		starts[u] += starts[u-1]
+	}
+	out = slices.Grow(out[:0], len(sessions))[:len(sessions)]
+	for i := range sessions {
+		u := sessions[i].User
+		out[starts[u]] = sessions[i]
+		starts[u]++
+	}
+	return sessions, out
 }
 
 func (r *rowGroupReplayer) client(machine, clientType uint32) uint32 {
