@@ -211,17 +211,22 @@ func (c *stringColumn) array(pool *bufferPool) arrow.Array {
 
 // dictColumn is a dictionary-encoded string column. Values are interned in
 // an open-addressing hash table over the batch's dictionary, so a repeated
-// value costs one hash and one compare, and no allocation. The previous row's
-// value is checked first: columns such as Exe Version or CAL Type repeat
-// row after row.
+// value costs one hash and one compare, and no allocation. A table slot
+// holds the value's index and the high half of its hash, so that a probe
+// compares bytes only for a real candidate: with thousands of distinct users
+// or clients in a batch, every extra memory access is a cache miss. The
+// previous row's value is checked first: columns such as Exe Version or CAL
+// Type repeat row after row.
 type dictColumn struct {
 	dict    stringValues
-	hashes  []uint64 // hash of each dictionary value, to grow the table
-	table   []int32  // dictionary index + 1; 0 = empty slot
+	hashes  []uint64 // hash of each dictionary value, to rebuild the table
+	table   []uint64 // hash tag (high 32 bits) | dictionary index + 1; 0 = empty
 	indices []int32
 	validity
 	last int32 // dictionary index of the previous row's value, or -1
 }
+
+const tagMask uint64 = 0xFFFFFFFF_00000000
 
 var dictSeed = maphash.MakeSeed()
 
@@ -229,7 +234,7 @@ func (c *dictColumn) reset(pool *bufferPool, capacity int) {
 	c.dict.reset(64, 16)
 	c.hashes = c.hashes[:0]
 	if c.table == nil {
-		c.table = make([]int32, 256)
+		c.table = make([]uint64, 256)
 	} else {
 		clear(c.table)
 	}
@@ -249,36 +254,39 @@ func (c *dictColumn) intern(b []byte) int32 {
 		return c.last
 	}
 	h := maphash.Bytes(dictSeed, b)
+	tag := h & tagMask
 	mask := uint64(len(c.table) - 1)
 	for slot := h & mask; ; slot = (slot + 1) & mask {
-		idx := c.table[slot] - 1
-		if idx < 0 {
-			idx = int32(c.dict.len())
+		e := c.table[slot]
+		if e == 0 {
+			idx := int32(c.dict.len())
 			c.dict.add(b)
 			c.hashes = append(c.hashes, h)
-			c.table[slot] = idx + 1
+			c.table[slot] = tag | uint64(idx+1)
 			if 2*len(c.hashes) > len(c.table) {
 				c.rehash()
 			}
 			c.last = idx
 			return idx
 		}
-		if c.hashes[idx] == h && string(c.dict.value(idx)) == string(b) {
-			c.last = idx
-			return idx
+		if e&tagMask == tag {
+			if idx := int32(uint32(e)) - 1; string(c.dict.value(idx)) == string(b) {
+				c.last = idx
+				return idx
+			}
 		}
 	}
 }
 
 func (c *dictColumn) rehash() {
-	c.table = make([]int32, 2*len(c.table))
+	c.table = make([]uint64, 2*len(c.table))
 	mask := uint64(len(c.table) - 1)
 	for idx, h := range c.hashes {
 		slot := h & mask
 		for c.table[slot] != 0 {
 			slot = (slot + 1) & mask
 		}
-		c.table[slot] = int32(idx) + 1
+		c.table[slot] = h&tagMask | uint64(idx+1)
 	}
 }
 
