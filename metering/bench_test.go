@@ -23,7 +23,7 @@ const benchSessions = 12_000_000
 // BenchmarkReplay replays a synthetic dataset of benchSessions sessions
 // (12 months, 20,000 users, 300 documents, 4 servers, every CAL type)
 // from Parquet, reconstruct mode. The dataset is written once, as ingest
-// writes it (zstd, dictionary strings, 256 Ki rows per row group, rows in
+// writes it (zstd, dictionary strings, 64 Ki rows per row group, rows in
 // file order rather than end order), to $QVMETER_BENCH_DIR or the temp
 // folder, and reused by later runs.
 //
@@ -60,7 +60,7 @@ func benchDataset(b *testing.B) string {
 	if root == "" {
 		root = os.TempDir()
 	}
-	dir := filepath.Join(root, "qvmeter-bench-replay-v1-"+strconv.Itoa(benchSessions))
+	dir := filepath.Join(root, "qvmeter-bench-replay-v2-"+strconv.Itoa(benchSessions))
 	done := filepath.Join(dir, "complete")
 	if _, err := os.Stat(done); err == nil {
 		return dir
@@ -112,7 +112,7 @@ func writeBenchDataset(b *testing.B, dir string) {
 		require.NoError(b, os.MkdirAll(folder, 0o755))
 		f, err := os.Create(filepath.Join(folder, "part-00000.parquet"))
 		require.NoError(b, err)
-		w := parquet.NewGenericWriter[ingest.SessionRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(256*1024))
+		w := parquet.NewGenericWriter[ingest.SessionRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64*1024))
 		for written := 0; written < perMonth; {
 			n := min(chunk, perMonth-written)
 			for i := range n {

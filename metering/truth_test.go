@@ -61,10 +61,28 @@ var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Done when: reconstruct mode on the generated estate matches truth.json
 // exactly — holders' first and last use, monthly capacity minutes, daily
-// session-CAL peaks.
+// session-CAL peaks — from the parser's records and from the dataset
+// ingest writes.
 func TestReconstructMatchesGeneratorTruth(t *testing.T) {
 	dir, truth, lic := generateEstate(t)
-	st := replayLogs(t, dir, metering.Config{AsOf: farFuture, License: lic})
+	cfg := metering.Config{AsOf: farFuture, License: lic}
+	t.Run("parser records", func(t *testing.T) {
+		requireTruth(t, truth, replayLogs(t, dir, cfg))
+	})
+	t.Run("ingested dataset", func(t *testing.T) {
+		data := t.TempDir()
+		_, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{dir}, Workers: 1,
+			Now: func() time.Time { return farFuture }})
+		require.NoError(t, err)
+		ds, err := metering.OpenDataset(data)
+		require.NoError(t, err)
+		st, err := ds.Replay(context.Background(), cfg)
+		require.NoError(t, err)
+		requireTruth(t, truth, st)
+	})
+}
+
+func requireTruth(t *testing.T, truth *fixtures.Truth, st *metering.State) {
 	require.EqualValues(t, truth.Sessions, st.Info.Sessions)
 
 	type holderKey struct{ calType, user, document string }
