@@ -35,7 +35,7 @@ var summaryReport = &Report{
 		idleDays := b.bind(p.IdleDays)
 		return fmt.Sprintf(`
 WITH s AS (SELECT min(session_start) AS first_session, max(session_end) AS last_session, count(DISTINCT server) AS servers,
-                  count(*) AS sessions, count(DISTINCT user_key) AS users FROM sessions),
+                  count(*) AS sessions, count(DISTINCT hash(user_key)) AS users FROM sessions), -- hash: see usage
 h AS (SELECT count(*) FILTER (cal_type = 'named') AS named_holders, count(*) FILTER (cal_type = 'document') AS document_holders,
              count(*) FILTER (cal_type = 'professional') AS professional_holders,
              count(*) FILTER (cal_type = 'analyzer') AS analyzer_holders,
