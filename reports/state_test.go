@@ -1,0 +1,114 @@
+package reports
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qvmeter/qvmeter/ingest"
+)
+
+// smallEstate ingests one log of two sessions and returns the data folder,
+// the logs folder and a licence file.
+func smallEstate(t *testing.T) (data, logs, license string) {
+	dir := t.TempDir()
+	data, logs, license = filepath.Join(dir, "data"), filepath.Join(dir, "logs"), filepath.Join(dir, "license.toml")
+	require.NoError(t, os.MkdirAll(logs, 0o755))
+	start := time.Date(2024, 3, 4, 9, 0, 0, 0, time.UTC)
+	writeLog(t, filepath.Join(logs, "Sessions_QVS-A_2024-03-04.log"),
+		sessionLine(1, `CORP\alice`, `C:\Docs\Sales.qvw`, "Named User", start, 30),
+		sessionLine(2, `CORP\bob`, `C:\Docs\Sales.qvw`, "Named User", start.Add(time.Hour), 30))
+	require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 2\nnamed_dynamic = true\n"), 0o644))
+	_, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	return data, logs, license
+}
+
+func writeLog(t *testing.T, path string, lines ...string) {
+	text := strings.Join(append([]string{strings.Join(logHeader, "\t")}, lines...), "\r\n") + "\r\n"
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+}
+
+func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
+	ctx := context.Background()
+	march10 := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	for name, tc := range map[string]struct {
+		// change is done between a first EnsureState (as of March 10, with
+		// the licence) and the one checked, which gets opts.
+		change     func(t *testing.T, data, logs, license string)
+		opts       func(license string) StateOptions
+		recomputed bool
+		asOf       string
+		mode       string
+	}{
+		"fresh": {opts: func(l string) StateOptions { return StateOptions{AsOf: march10, License: l} }},
+		"fresh without as-of or licence keeps the state's": {opts: func(string) StateOptions { return StateOptions{} }},
+		"another as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.AddDate(0, 0, 1)} },
+			recomputed: true, asOf: "2024-03-11T00:00:00Z"},
+		"fractional seconds are the same as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} }},
+		"missing state": {change: func(t *testing.T, data, _, _ string) {
+			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
+		"licence edited": {change: func(t *testing.T, _, _, license string) {
+			require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nnamed_dynamic = true\n"), 0o644))
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
+		"no as-of and stale: now": {change: func(t *testing.T, data, _, _ string) {
+			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+		}, opts: func(l string) StateOptions {
+			return StateOptions{License: l, Now: func() time.Time { return time.Date(2024, 3, 20, 8, 0, 0, 5, time.UTC) }}
+		}, recomputed: true, asOf: "2024-03-20T08:00:00Z"},
+		"dataset grew": {change: func(t *testing.T, data, logs, _ string) {
+			writeLog(t, filepath.Join(logs, "Sessions_QVS-A_2024-03-05.log"),
+				sessionLine(3, `CORP\carol`, `C:\Docs\Sales.qvw`, "Named User", time.Date(2024, 3, 5, 9, 0, 0, 0, time.UTC), 30))
+			_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}})
+			require.NoError(t, err)
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
+		"simulate mode is kept": {change: func(t *testing.T, data, _, license string) {
+			require.NoError(t, meterSimulate(ctx, data, license, march10))
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10.AddDate(0, 0, 1)} },
+			recomputed: true, asOf: "2024-03-11T00:00:00Z", mode: "simulate"},
+		"recorded licence gone but state fresh": {change: func(t *testing.T, _, _, license string) {
+			require.NoError(t, os.Remove(license))
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			data, logs, license := smallEstate(t)
+			_, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: march10, License: license})
+			require.NoError(t, err)
+			require.True(t, recomputed, "no state yet")
+			if tc.change != nil {
+				tc.change(t, data, logs, license)
+			}
+			info, recomputed, err := EnsureState(ctx, data, tc.opts(license))
+			require.NoError(t, err)
+			require.Equal(t, tc.recomputed, recomputed)
+			require.Equal(t, cmp.Or(tc.asOf, "2024-03-10T00:00:00Z"), info.AsOf)
+			require.Equal(t, cmp.Or(tc.mode, "reconstruct"), info.Mode)
+			onDisk, err := ReadStateInfo(data)
+			require.NoError(t, err)
+			require.Equal(t, info, onDisk)
+		})
+	}
+}
+
+func TestEnsureStateErrors(t *testing.T) {
+	ctx := context.Background()
+	data, _, license := smallEstate(t)
+	_, _, err := EnsureState(ctx, data, StateOptions{License: filepath.Join(t.TempDir(), "missing.toml")})
+	require.ErrorContains(t, err, "missing.toml")
+
+	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: fixedNow, License: license})
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(license))
+	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: fixedNow.Add(time.Hour)})
+	require.ErrorContains(t, err, "recomputing the state with the licence it recorded")
+
+	_, err = Open(ctx, t.TempDir())
+	require.ErrorContains(t, err, "no licence state")
+}
