@@ -7,3 +7,7 @@ var (
 	KindSession = kindSessions
 	KindReject  = kindRejects
 )
+
+// LayoutRetries returns how many runs were redone because a split file
+// changed its header mid-file.
+func LayoutRetries() int64 { return layoutRetries.Load() }

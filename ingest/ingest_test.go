@@ -357,6 +357,61 @@ func TestCrashAtAnyMoment(t *testing.T) {
 	t.Logf("%d kills interrupted a run over %d bytes (a whole run takes %v)", interrupted, sum.BytesRead, childTime)
 }
 
+// A large file is decoded in chunks on several workers with the same rows
+// as in one piece; when its header changes mid-file (a restart after an
+// upgrade from 12.50 to a 28-column version), the chunks after the change
+// were decoded with the wrong layout, so the run is redone with the file
+// whole, with the same rows again.
+func TestSplitFiles(t *testing.T) {
+	logs, _ := genEstate(t)
+	join := func(files []string, keepHeader bool) []byte {
+		var out bytes.Buffer
+		for i, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			data = data[:bytes.LastIndexByte(data, '\n')+1]
+			if i > 0 || !keepHeader {
+				data = data[bytes.IndexByte(data, '\n')+1:]
+			}
+			out.Write(data)
+		}
+		return out.Bytes()
+	}
+	prod, err := filepath.Glob(filepath.Join(logs, "Sessions_QVS-PROD-01_*.log"))
+	require.NoError(t, err)
+	ny, err := filepath.Glob(filepath.Join(logs, "Sessions_QVS_NY-02_*.log"))
+	require.NoError(t, err)
+	sort.Strings(prod)
+	sort.Strings(ny)
+	for _, tt := range []struct {
+		name    string
+		data    []byte
+		retried bool
+	}{
+		{"one layout", join(prod, true), false},
+		{"29 then 28 columns", append(join(prod, true), join(ny, true)...), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "Sessions_QVS-MIX_2024.log")
+			require.NoError(t, os.WriteFile(path, tt.data, 0o644))
+			require.Greater(t, len(tt.data), 4*300<<10)
+
+			whole := t.TempDir()
+			wholeSum, err := ingest.Run(context.Background(), ingest.Options{Data: whole, Paths: []string{path}, Now: fixedNow, ChunkBytes: 1 << 40})
+			require.NoError(t, err)
+			before := ingest.LayoutRetries()
+			split := t.TempDir()
+			sum, err := ingest.Run(context.Background(), ingest.Options{Data: split, Paths: []string{path}, Now: fixedNow, ChunkBytes: 300 << 10})
+			require.NoError(t, err)
+			require.Equal(t, tt.retried, ingest.LayoutRetries() > before)
+			require.Equal(t, wholeSum.Rejects, sum.Rejects)
+			require.Equal(t, wholeSum.RowsStored, sum.RowsStored)
+			require.Equal(t, readDataset(t, whole), readDataset(t, split))
+		})
+	}
+}
+
 func TestServerFromName(t *testing.T) {
 	tests := []struct{ name, want string }{
 		{"Sessions_QVS01_2024-03-01.log", "QVS01"},

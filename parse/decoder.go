@@ -129,7 +129,7 @@ func NewDecoder(r io.Reader, cfg Config) *Decoder {
 		d.line = cfg.FirstLine - 1
 	}
 	if cfg.Header != nil {
-		header := bytes.TrimSuffix(bytes.TrimPrefix(bytes.TrimSuffix(cfg.Header, []byte("\n")), bom), []byte("\r"))
+		header := trimHeader(cfg.Header)
 		d.layout = newLayout(header, bytes.Split(header, []byte("\t")))
 	}
 	for i, f := range Schema.Fields() {

@@ -184,9 +184,16 @@ var (
 	logExitReason   = logColumnByName["exit reason"]
 )
 
-// IsHeaderLine tells whether a line (without its line break; a BOM and a
-// trailing CR are allowed) is a session-log header.
-func IsHeaderLine(line []byte) bool {
-	line = bytes.TrimSuffix(bytes.TrimPrefix(line, bom), []byte("\r"))
-	return isHeader(bytes.Split(line, []byte("\t")))
+// HeaderLine returns a line as the decoder keeps a header (without BOM and
+// line break: what Decoder.Header returns and Config.Header accepts) and
+// whether the line is a session-log header at all.
+func HeaderLine(line []byte) ([]byte, bool) {
+	line = trimHeader(line)
+	return line, isHeader(bytes.Split(line, []byte("\t")))
+}
+
+func trimHeader(line []byte) []byte {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	return bytes.TrimPrefix(line, bom)
 }
