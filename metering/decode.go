@@ -49,10 +49,27 @@ type decodedRowGroup struct {
 }
 
 // decodedStrings is a string column as indexes into its chunk's
-// dictionary; -1 is null.
+// dictionary (-1 is null); the dictionary's texts are kept in one buffer, so
+// copying them out of the page allocates nothing per text.
 type decodedStrings struct {
 	index []int32
-	dict  []string
+	texts []byte
+	ends  []int32 // text i is texts[ends[i-1]:ends[i]]
+}
+
+func (s *decodedStrings) addText(b []byte) int32 {
+	s.texts = append(s.texts, b...)
+	s.ends = append(s.ends, int32(len(s.texts)))
+	return int32(len(s.ends) - 1)
+}
+
+// text returns dictionary entry i.
+func (s *decodedStrings) text(i int) []byte {
+	from := int32(0)
+	if i > 0 {
+		from = s.ends[i-1]
+	}
+	return s.texts[from:s.ends[i]]
 }
 
 // decode sends every row group of the dataset, month by month, each month
@@ -173,7 +190,7 @@ func decodeInt64s(chunk parquet.ColumnChunk, out []int64, null int64) ([]int64, 
 // decode reads a string column chunk: dictionary pages as their indexes
 // (the dictionary copied once), plain pages into a dictionary of their own.
 func (s *decodedStrings) decode(chunk parquet.ColumnChunk) error {
-	s.index, s.dict = s.index[:0], s.dict[:0]
+	s.index, s.texts, s.ends = s.index[:0], s.texts[:0], s.ends[:0]
 	var dictOf parquet.Dictionary
 	var plain map[string]int32
 	pages := chunk.Pages()
@@ -196,7 +213,7 @@ func (s *decodedStrings) decode(chunk parquet.ColumnChunk) error {
 				}
 				dictOf = d
 				for i := range d.Len() {
-					s.dict = append(s.dict, string(d.Index(int32(i)).ByteArray()))
+					s.addText(d.Index(int32(i)).ByteArray())
 				}
 			}
 			indexes = values.Int32()
@@ -210,9 +227,8 @@ func (s *decodedStrings) decode(chunk parquet.ColumnChunk) error {
 				text := data[offsets[j]:offsets[j+1]]
 				id, ok := plain[string(text)]
 				if !ok {
-					id = int32(len(s.dict))
+					id = s.addText(text)
 					plain[string(text)] = id
-					s.dict = append(s.dict, string(text))
 				}
 				indexes = append(indexes, id)
 			}

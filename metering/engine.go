@@ -103,6 +103,12 @@ func (e *Engine) NeedsOrder(c parse.CALClass) bool {
 	return e.cfg.Mode == Simulate || c == parse.CALSession || c == parse.CALAnalyzerCapacity
 }
 
+// needsClient reports whether a session's client instance matters: to
+// session CALs, and in simulate mode to tell anonymous users.
+func (e *Engine) needsClient(c parse.CALClass) bool {
+	return e.cfg.Mode == Simulate || c == parse.CALSession
+}
+
 // Add replays one session; see NeedsOrder for the order sessions must
 // come in.
 func (e *Engine) Add(s *Session) {

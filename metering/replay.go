@@ -10,16 +10,15 @@ import (
 // dictionaries and replays their sessions. It runs on the engine's
 // goroutine.
 type rowGroupReplayer struct {
-	e        *Engine
-	displays *Dict             // authenticated/identifying user spellings; id 0 is none
-	texts    *Dict             // machine ids and client types
-	clients  map[uint64]uint32 // machine text id << 32 | type text id → Clients id
+	e       *Engine
+	texts   *Dict             // machine ids, client types and cal_class texts
+	clients map[uint64]uint32 // machine text id << 32 | type text id → Clients id
 	// clientOf caches, per machine text id, 1 + the last client type text
 	// id seen with it and their Clients id: a machine rarely changes type.
 	clientOf []cachedClient
-	ids      [numColumns - numInt64Columns][]uint32 // one row group's interned strings
-	mapping  []uint32                               // one dictionary's ids
-	ordered  []Session                              // the month's sessions that need end order
+	classOf  []int8 // per text id: its CAL class, -1 until looked up
+	columns  [numColumns]lazyColumn
+	ordered  []Session // the month's sessions that need end order
 	// unordered and byUser are a row group's other sessions, as read and
 	// grouped by user.
 	unordered, byUser []Session
@@ -29,12 +28,15 @@ type rowGroupReplayer struct {
 type cachedClient struct{ clientType, id uint32 }
 
 func newRowGroupReplayer(e *Engine) *rowGroupReplayer {
-	r := &rowGroupReplayer{e: e, displays: newDict(), texts: newDict(), clients: map[uint64]uint32{}}
-	r.displays.ID("")
+	r := &rowGroupReplayer{e: e, texts: newDict(), clients: map[uint64]uint32{}}
+	for c := numInt64Columns; c < numColumns; c++ {
+		r.columns[c].dict = r.dictionaryOf(c)
+	}
 	return r
 }
 
-// dictionaryOf is the dictionary a string column is interned in.
+// dictionaryOf is the dictionary a string column is interned in (nil for
+// the user spellings, which are not interned).
 func (r *rowGroupReplayer) dictionaryOf(column int) *Dict {
 	e := r.e
 	switch column {
@@ -51,58 +53,76 @@ func (r *rowGroupReplayer) dictionaryOf(column int) *Dict {
 	case colSourceFile:
 		return e.SourceFiles
 	case colAuthenticated, colIdentifying:
-		return r.displays
+		return nil
 	}
-	return r.texts // machine, client type, cal_class
+	return r.texts
 }
 
-// intern maps a column's dictionary to ids once, then every row.
-func (r *rowGroupReplayer) intern(column int, s *decodedStrings) []uint32 {
-	dict := r.dictionaryOf(column)
-	r.mapping = r.mapping[:0]
-	for _, text := range s.dict {
-		r.mapping = append(r.mapping, dict.ID(text))
+// lazyColumn interns one row group's string column on demand: a dictionary
+// entry costs one lookup the first time a row uses it, and entries no rule
+// asks for (most client machines in reconstruct mode) cost nothing.
+type lazyColumn struct {
+	strs *decodedStrings
+	dict *Dict
+	ids  []uint32 // per dictionary entry: 1 + its id, 0 until looked up
+	null uint32
+}
+
+func (c *lazyColumn) reset(strs *decodedStrings) {
+	c.strs = strs
+	c.ids = slices.Grow(c.ids[:0], len(strs.ends))[:len(strs.ends)]
+	clear(c.ids)
+	if c.dict != nil {
+		c.null = c.dict.ID("")
 	}
-	null := dict.ID("")
-	ids := r.ids[column-numInt64Columns][:0]
-	for _, index := range s.index {
-		if index < 0 {
-			ids = append(ids, null)
-		} else {
-			ids = append(ids, r.mapping[index])
-		}
+}
+
+func (c *lazyColumn) id(row int) uint32 {
+	index := c.strs.index[row]
+	if index < 0 {
+		return c.null
 	}
-	r.ids[column-numInt64Columns] = ids
-	return ids
+	if c.ids[index] == 0 {
+		c.ids[index] = 1 + c.dict.IDBytes(c.strs.text(int(index)))
+	}
+	return c.ids[index] - 1
+}
+
+// spelling returns the row's text, or nil; the first time an entry is
+// asked for only (later rows repeat a spelling already recorded).
+func (c *lazyColumn) spelling(row int) []byte {
+	index := c.strs.index[row]
+	if index < 0 || c.ids[index] != 0 {
+		return nil
+	}
+	c.ids[index] = 1
+	return c.strs.text(int(index))
 }
 
 func (r *rowGroupReplayer) replay(rg *decodedRowGroup) {
 	e := r.e
-	var ids [numColumns][]uint32
 	for c := numInt64Columns; c < numColumns; c++ {
-		ids[c] = r.intern(c, &rg.strs[c-numInt64Columns])
+		r.columns[c].reset(&rg.strs[c-numInt64Columns])
 	}
-	classes := make([]parse.CALClass, r.texts.Len())
-	for id := range classes {
-		classes[id] = calClassOf(r.texts.Name(uint32(id)))
-	}
+	col := &r.columns
 	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
-	var lastDisplay [1024]uint32 // spelling last given per user (hashed), to skip repeats
 	for i := range rg.rows {
-		u := ids[colUser][i]
-		display := ids[colAuthenticated][i] // the first non-empty spelling; id 0 is none
-		if display == 0 {
-			display = ids[colIdentifying][i]
+		u := col[colUser].id(i)
+		spelling := col[colAuthenticated].spelling(i) // the first non-empty of the two
+		if col[colAuthenticated].strs.index[i] < 0 {
+			spelling = col[colIdentifying].spelling(i)
 		}
-		if display != 0 && display != lastDisplay[u&1023] {
-			lastDisplay[u&1023] = display
-			e.SetUserDisplay(u, r.displays.Name(display))
+		if spelling != nil {
+			e.setUserDisplayBytes(u, spelling)
 		}
 		s := &r.session
 		*s = Session{Start: start[i], End: end[i], DurationMS: duration[i],
-			User: u, Document: ids[colDocument][i], Server: ids[colServer][i], Client: r.client(ids[colMachine][i], ids[colClientType][i]),
-			ExeVersion: ids[colExeVersion][i], CALText: ids[colCALType][i], SourceFile: ids[colSourceFile][i], SourceLine: line[i],
-			CAL: classes[ids[colCALClass][i]], UsageCount: count[i]}
+			User: u, Document: col[colDocument].id(i), Server: col[colServer].id(i),
+			ExeVersion: col[colExeVersion].id(i), CALText: col[colCALType].id(i), SourceFile: col[colSourceFile].id(i), SourceLine: line[i],
+			CAL: r.calClass(col[colCALClass].id(i)), UsageCount: count[i]}
+		if e.needsClient(s.CAL) {
+			s.Client = r.client(col[colMachine].id(i), col[colClientType].id(i))
+		}
 		if e.NeedsOrder(s.CAL) {
 			r.ordered = append(r.ordered, *s)
 		} else {
@@ -114,6 +134,17 @@ func (r *rowGroupReplayer) replay(rg *decodedRowGroup) {
 		e.Add(&r.byUser[i])
 	}
 	r.unordered = r.unordered[:0]
+}
+
+// calClass folds a cal_class text id, each text once.
+func (r *rowGroupReplayer) calClass(text uint32) parse.CALClass {
+	for int(text) >= len(r.classOf) {
+		r.classOf = append(r.classOf, -1)
+	}
+	if r.classOf[text] < 0 {
+		r.classOf[text] = int8(calClassOf(r.texts.Name(text)))
+	}
+	return parse.CALClass(r.classOf[text])
 }
 
 // groupByUser returns the sessions grouped by user (a counting sort into
