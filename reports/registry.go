@@ -158,7 +158,7 @@ func Lookup(name string) (*Report, bool) {
 // qvmeter report --help and of reports/README.md's column lists.
 func Describe(w io.Writer) {
 	for _, r := range registry {
-		fmt.Fprintf(w, "%s — %s\n", r.Name, r.Description)
+		fmt.Fprintf(w, "%s — %s\n", r.Name, wrap(r.Description, 76, "  "))
 		if len(r.Flags) > 0 {
 			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
 		}
@@ -171,6 +171,25 @@ func Describe(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// wrap breaks text into lines of at most width bytes (where words allow),
+// each line after the first starting with indent.
+func wrap(text string, width int, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(text) {
+		if i > 0 && line+1+len(word) > width {
+			b.WriteString("\n" + indent)
+			line = len(indent)
+		} else if i > 0 {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	return b.String()
 }
 
 // poolColumn ends every report over state tables: the licence group.

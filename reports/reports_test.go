@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,7 +234,7 @@ func TestParquetReadsBackAsTheTable(t *testing.T) {
 			conn, err := sql.Open("duckdb", "")
 			require.NoError(t, err)
 			defer conn.Close()
-			rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM read_parquet($1)", joinComma(names)), path)
+			rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM read_parquet($1)", strings.Join(names, ", ")), path)
 			require.NoError(t, err)
 			defer rows.Close()
 			// Times come back as TIMESTAMP WITH TIME ZONE: scanTable needs the
@@ -258,17 +259,6 @@ func TestParquetReadsBackAsTheTable(t *testing.T) {
 			}
 		})
 	}
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return out
 }
 
 func TestRunRejectsUnknownReportsAndChoices(t *testing.T) {
@@ -332,4 +322,25 @@ func TestDescribeListsEveryReportWithItsColumns(t *testing.T) {
 			require.Contains(t, out.String(), " "+c.Name+" ")
 		}
 	}
+}
+
+// TestREADMEListsEveryReportAndColumn pins README.md's column list to the
+// registry (Describe), so the documented contract is the one in the code.
+func TestREADMEListsEveryReportAndColumn(t *testing.T) {
+	const begin, end = "<!-- columns:begin -->\n", "<!-- columns:end -->"
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	text := string(readme)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	require.True(t, i >= 0 && j > i, "README.md lacks the columns markers")
+	var list bytes.Buffer
+	list.WriteString("```\n")
+	Describe(&list)
+	list.WriteString("```\n")
+	if *update {
+		text = text[:i+len(begin)] + list.String() + text[j:]
+		require.NoError(t, os.WriteFile("README.md", []byte(text), 0o644))
+		return
+	}
+	require.Equal(t, list.String(), text[i+len(begin):j], "regenerate with go test ./reports -update")
 }
