@@ -24,13 +24,15 @@ func newFlagSet(name string, stderr io.Writer, usage string) *pflag.FlagSet {
 }
 
 // parseFlags parses args; --help prints usage and ends the command with no
-// error, any other flag mistake with errUsage.
+// error, any other flag mistake is said on stderr and ends it with
+// errUsage. (pflag prints nothing itself when it continues on error.)
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	switch {
 	case err == pflag.ErrHelp:
 		return errHelp
 	case err != nil:
+		fmt.Fprintf(fs.Output(), "qvmeter %s: %v\nRun 'qvmeter %s --help' for usage.\n", fs.Name(), err, fs.Name())
 		return errUsage
 	}
 	return nil
