@@ -91,3 +91,14 @@ func TestDatasetReplayEqualsRowReplay(t *testing.T) {
 		require.Equal(t, want, got, mode.String())
 	}
 }
+
+func TestDatasetReplayReportsTheFileAtFault(t *testing.T) {
+	dir := t.TempDir()
+	writeDataset(t, dir, randomRows(100, 3), 50)
+	bad := filepath.Join(dir, ingest.SessionsDir, "month=2024-02", "part-1.parquet")
+	require.NoError(t, os.WriteFile(bad, []byte("not parquet"), 0o644))
+	ds, err := OpenDataset(dir)
+	require.NoError(t, err)
+	_, err = ds.Replay(context.Background(), Config{AsOf: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.ErrorContains(t, err, bad)
+}

@@ -85,6 +85,14 @@ func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free
 			return nil
 		}
 	}
+	send := func(rg *decodedRowGroup) bool {
+		select {
+		case out <- rg:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for _, m := range ds.Months {
 		for _, path := range m.Files {
 			err := withParquetFile(path, func(f *parquet.File) error {
@@ -102,19 +110,17 @@ func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free
 						return ctx.Err()
 					}
 					if err := rg.decode(group, &leaves); err != nil {
-						free := rg
-						free.err = err
-						out <- free
 						return err
 					}
-					out <- rg
+					if !send(rg) {
+						return ctx.Err()
+					}
 				}
 				return nil
 			})
 			if err != nil {
-				if rg := take(); rg != nil && ctx.Err() == nil {
-					rg.err = fmt.Errorf("%s: %w", path, err)
-					out <- rg
+				if ctx.Err() == nil {
+					send(&decodedRowGroup{err: fmt.Errorf("%s: %w", path, err)})
 				}
 				return
 			}
@@ -124,7 +130,9 @@ func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free
 			return
 		}
 		rg.monthEnd = true
-		out <- rg
+		if !send(rg) {
+			return
+		}
 	}
 }
 

@@ -89,8 +89,12 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 			e.checkAllocations(st, p, excess)
 		}
 		if int64(len(current)) > size {
-			for _, i := range current[size:] {
-				excess[i] = excess[i] || kind != kindDocument || len(p.allocations) == 0
+			// Document CALs are flagged per document when allocations are
+			// listed (checkAllocations), else beyond the total.
+			if kind != kindDocument || len(p.allocations) == 0 {
+				for _, i := range current[size:] {
+					excess[i] = true
+				}
 			}
 			st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyPoolExceeded, CALType: kind.String(),
 				Observed: int64(len(current)), Limit: size, Detail: fmt.Sprintf("%d %s licences held, %d licensed", len(current), kind, size)})
