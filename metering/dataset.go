@@ -97,8 +97,8 @@ func findSessionFiles(dataDir string) ([]string, error) {
 
 // Replay reads the dataset into a new engine and returns the state. One
 // goroutine decodes row groups, column by column and only the columns the
-// rules need, while the caller's goroutine interns their dictionaries (once
-// per dictionary, not per row) and replays them. The sessions whose rules
+// rules need, and interns their dictionaries (once per dictionary entry, not
+// per row), while the caller's goroutine replays them. The sessions whose rules
 // do not depend on order (Engine.NeedsOrder) are replayed as they come; the
 // others are collected for the month, sorted by session_end and replayed at
 // the end of the month.
@@ -118,8 +118,8 @@ func (ds *Dataset) Replay(ctx context.Context, cfg Config) (*State, error) {
 	for range cap(free) {
 		free <- &decodedRowGroup{}
 	}
-	go ds.decode(ctx, decoded, free)
 	r := newRowGroupReplayer(e)
+	go ds.decode(ctx, newInterner(r.dicts()), decoded, free)
 	var sorter endSorter
 	for rg := range decoded {
 		if rg.err != nil {

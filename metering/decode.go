@@ -38,14 +38,26 @@ const (
 	numInt64Columns = colUser
 )
 
-// decodedRowGroup is one row group's columns, decoded but not interned, or
-// the end of a month partition, or an error.
+// decodedRowGroup is one row group's columns, decoded and interned, or the
+// end of a month partition, or an error.
 type decodedRowGroup struct {
-	rows     int
-	ints     [numInt64Columns][]int64
-	strs     [numColumns - numInt64Columns]decodedStrings
-	monthEnd bool
-	err      error
+	rows int
+	ints [numInt64Columns][]int64
+	ids  [numColumns - numInt64Columns][]uint32 // per string column but the spellings
+	// names are the texts the decoder interned since the previous row
+	// group, per dictionary, for the engine to append to its own.
+	names [numDicts][]string
+	// spellings are user spellings not seen before (or earlier in sort
+	// order than the one seen), for Dicts.SetUserDisplay.
+	spellings []userSpelling
+	monthEnd  bool
+	err       error
+	strs      [numColumns - numInt64Columns]decodedStrings // scratch
+}
+
+type userSpelling struct {
+	user     uint32
+	spelling string
 }
 
 // decodedStrings is a string column as indexes into its chunk's
@@ -74,7 +86,7 @@ func (s *decodedStrings) text(i int) []byte {
 
 // decode sends every row group of the dataset, month by month, each month
 // followed by a monthEnd marker, reusing the buffers it gets back on free.
-func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free <-chan *decodedRowGroup) {
+func (ds *Dataset) decode(ctx context.Context, in *interner, out chan<- *decodedRowGroup, free <-chan *decodedRowGroup) {
 	defer close(out)
 	take := func() *decodedRowGroup {
 		select {
@@ -109,7 +121,7 @@ func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free
 					if rg == nil {
 						return ctx.Err()
 					}
-					if err := rg.decode(group, &leaves); err != nil {
+					if err := rg.decode(group, &leaves, in); err != nil {
 						return err
 					}
 					if !send(rg) {
@@ -136,7 +148,7 @@ func (ds *Dataset) decode(ctx context.Context, out chan<- *decodedRowGroup, free
 	}
 }
 
-func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]int) error {
+func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]int, in *interner) error {
 	chunks := group.ColumnChunks()
 	rg.rows = int(group.NumRows())
 	for c := range numInt64Columns {
@@ -161,6 +173,7 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
 		}
 	}
+	in.intern(rg)
 	return nil
 }
 

@@ -6,18 +6,15 @@ import (
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// rowGroupReplayer interns decoded row groups into the engine's
-// dictionaries and replays their sessions. It runs on the engine's
-// goroutine.
+// rowGroupReplayer replays decoded row groups on the engine's goroutine.
 type rowGroupReplayer struct {
 	e       *Engine
-	texts   *Dict             // machine ids, client types and cal_class texts
+	texts   *Dict             // client machines, client types and cal_class texts
 	clients map[uint64]uint32 // machine text id << 32 | type text id → Clients id
 	// clientOf caches, per machine text id, 1 + the last client type text
 	// id seen with it and their Clients id: a machine rarely changes type.
 	clientOf []cachedClient
-	classOf  []int8 // per text id: its CAL class, -1 until looked up
-	columns  [numColumns]lazyColumn
+	classOf  []int8    // per text id: its CAL class, -1 until looked up
 	ordered  []Session // the month's sessions that need end order
 	// unordered and byUser are a row group's other sessions, as read and
 	// grouped by user.
@@ -28,100 +25,36 @@ type rowGroupReplayer struct {
 type cachedClient struct{ clientType, id uint32 }
 
 func newRowGroupReplayer(e *Engine) *rowGroupReplayer {
-	r := &rowGroupReplayer{e: e, texts: newDict(), clients: map[uint64]uint32{}}
-	for c := numInt64Columns; c < numColumns; c++ {
-		r.columns[c].dict = r.dictionaryOf(c)
-	}
-	return r
+	return &rowGroupReplayer{e: e, texts: newDict(), clients: map[uint64]uint32{}}
 }
 
-// dictionaryOf is the dictionary a string column is interned in (nil for
-// the user spellings, which are not interned).
-func (r *rowGroupReplayer) dictionaryOf(column int) *Dict {
+// dicts are the engine's dictionaries (and the replayer's texts) in the
+// order of the dict* constants.
+func (r *rowGroupReplayer) dicts() [numDicts]*Dict {
 	e := r.e
-	switch column {
-	case colUser:
-		return e.Users
-	case colDocument:
-		return e.Documents
-	case colServer:
-		return e.Servers
-	case colExeVersion:
-		return e.ExeVersions
-	case colCALType:
-		return e.CALTexts
-	case colSourceFile:
-		return e.SourceFiles
-	case colAuthenticated, colIdentifying:
-		return nil
-	}
-	return r.texts
-}
-
-// lazyColumn interns one row group's string column on demand: a dictionary
-// entry costs one lookup the first time a row uses it, and entries no rule
-// asks for (most client machines in reconstruct mode) cost nothing.
-type lazyColumn struct {
-	strs *decodedStrings
-	dict *Dict
-	ids  []uint32 // per dictionary entry: 1 + its id, 0 until looked up
-	null uint32
-}
-
-func (c *lazyColumn) reset(strs *decodedStrings) {
-	c.strs = strs
-	c.ids = slices.Grow(c.ids[:0], len(strs.ends))[:len(strs.ends)]
-	clear(c.ids)
-	if c.dict != nil {
-		c.null = c.dict.ID("")
-	}
-}
-
-func (c *lazyColumn) id(row int) uint32 {
-	index := c.strs.index[row]
-	if index < 0 {
-		return c.null
-	}
-	if c.ids[index] == 0 {
-		c.ids[index] = 1 + c.dict.IDBytes(c.strs.text(int(index)))
-	}
-	return c.ids[index] - 1
-}
-
-// spelling returns the row's text, or nil; the first time an entry is
-// asked for only (later rows repeat a spelling already recorded).
-func (c *lazyColumn) spelling(row int) []byte {
-	index := c.strs.index[row]
-	if index < 0 || c.ids[index] != 0 {
-		return nil
-	}
-	c.ids[index] = 1
-	return c.strs.text(int(index))
+	return [numDicts]*Dict{e.Users, e.Documents, e.Servers, e.ExeVersions, e.CALTexts, e.SourceFiles, r.texts}
 }
 
 func (r *rowGroupReplayer) replay(rg *decodedRowGroup) {
 	e := r.e
-	for c := numInt64Columns; c < numColumns; c++ {
-		r.columns[c].reset(&rg.strs[c-numInt64Columns])
+	for d, dict := range r.dicts() {
+		dict.appendNames(rg.names[d])
 	}
-	col := &r.columns
+	for _, s := range rg.spellings {
+		e.SetUserDisplay(s.user, s.spelling)
+	}
+	ids := func(column int) []uint32 { return rg.ids[column-numInt64Columns] }
+	user, document, server, exe, calText, sourceFile := ids(colUser), ids(colDocument), ids(colServer), ids(colExeVersion), ids(colCALType), ids(colSourceFile)
+	machine, clientType, calClass := ids(colMachine), ids(colClientType), ids(colCALClass)
 	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
 	for i := range rg.rows {
-		u := col[colUser].id(i)
-		spelling := col[colAuthenticated].spelling(i) // the first non-empty of the two
-		if col[colAuthenticated].strs.index[i] < 0 {
-			spelling = col[colIdentifying].spelling(i)
-		}
-		if spelling != nil {
-			e.setUserDisplayBytes(u, spelling)
-		}
 		s := &r.session
 		*s = Session{Start: start[i], End: end[i], DurationMS: duration[i],
-			User: u, Document: col[colDocument].id(i), Server: col[colServer].id(i),
-			ExeVersion: col[colExeVersion].id(i), CALText: col[colCALType].id(i), SourceFile: col[colSourceFile].id(i), SourceLine: line[i],
-			CAL: r.calClass(col[colCALClass].id(i)), UsageCount: count[i]}
+			User: user[i], Document: document[i], Server: server[i],
+			ExeVersion: exe[i], CALText: calText[i], SourceFile: sourceFile[i], SourceLine: line[i],
+			CAL: r.calClass(calClass[i]), UsageCount: count[i]}
 		if e.needsClient(s.CAL) {
-			s.Client = r.client(col[colMachine].id(i), col[colClientType].id(i))
+			s.Client = r.client(machine[i], clientType[i])
 		}
 		if e.NeedsOrder(s.CAL) {
 			r.ordered = append(r.ordered, *s)

@@ -1,6 +1,10 @@
 package metering
 
-import "github.com/qvmeter/qvmeter/parse"
+import (
+	"slices"
+
+	"github.com/qvmeter/qvmeter/parse"
+)
 
 // Session is one finished session as the replay sees it: times in
 // milliseconds since the Unix epoch (UTC) and every text interned to a small
@@ -49,6 +53,26 @@ func (d *Dict) IDBytes(b []byte) uint32 {
 		return id
 	}
 	return d.ID(string(b))
+}
+
+// clone returns a copy that interns independently.
+func (d *Dict) clone() *Dict {
+	c := &Dict{ids: make(map[string]uint32, len(d.ids)), names: slices.Clone(d.names)}
+	for text, id := range d.ids {
+		c.ids[text] = id
+	}
+	return c
+}
+
+// appendNames adds the names a clone interned after it was made, in its
+// order, so that both give every name the same id. Nothing else may add
+// names to d meanwhile.
+func (d *Dict) appendNames(names []string) {
+	for _, name := range names {
+		if want := uint32(len(d.names)); d.ID(name) != want {
+			panic("metering: dictionary changed while a clone was interning")
+		}
+	}
 }
 
 // Name returns the text of id.
