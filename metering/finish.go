@@ -163,8 +163,8 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 	userRank, documentRank, serverRank := rankNames(e.Users), rankNames(e.Documents), rankNames(e.Servers)
 	cells := p.capacity.cells
 	slices.SortFunc(cells, func(a, b capacityCell) int {
-		return cmp.Or(cmpInt(a.key.month, b.key.month), cmpInt(userRank[a.key.user], userRank[b.key.user]),
-			cmpInt(documentRank[a.key.document], documentRank[b.key.document]), cmpInt(serverRank[a.key.server], serverRank[b.key.server]))
+		return cmp.Or(cmp.Compare(a.key.month, b.key.month), cmp.Compare(userRank[a.key.user], userRank[b.key.user]),
+			cmp.Compare(documentRank[a.key.document], documentRank[b.key.document]), cmp.Compare(serverRank[a.key.server], serverRank[b.key.server]))
 	})
 	cells = mergeCells(cells)
 	monthNames := map[month]string{}

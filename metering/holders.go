@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/qvmeter/qvmeter/parse"
@@ -197,19 +198,9 @@ func (r *holderRegistry) current(kind holderKind, document int64) []int {
 func compareHolders(a, b *holder) int {
 	switch {
 	case a.firstUsed != b.firstUsed:
-		return cmpInt(a.firstUsed, b.firstUsed)
+		return cmp.Compare(a.firstUsed, b.firstUsed)
 	case a.user != b.user:
-		return cmpInt(a.user, b.user)
+		return cmp.Compare(a.user, b.user)
 	}
-	return cmpInt(a.document, b.document)
-}
-
-func cmpInt[T int64 | uint32 | int32 | int | month](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.document, b.document)
 }

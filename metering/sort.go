@@ -1,6 +1,9 @@
 package metering
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // endSorter puts batches of sessions in session_end order, keeping the
 // input order among equal ends. A month of ends spans less than 2³² ms, so
@@ -23,7 +26,7 @@ func (s *endSorter) sort(sessions []Session) []Session {
 		lo, hi = min(lo, sessions[i].End), max(hi, sessions[i].End)
 	}
 	if hi-lo >= 1<<32 || len(sessions) >= 1<<32 {
-		slices.SortStableFunc(sessions, func(a, b Session) int { return cmpInt(a.End, b.End) })
+		slices.SortStableFunc(sessions, func(a, b Session) int { return cmp.Compare(a.End, b.End) })
 		return sessions
 	}
 	keys, temp := s.keys[:0], slices.Grow(s.temp[:0], len(sessions))[:len(sessions)]
