@@ -41,8 +41,10 @@ type Config struct {
 	Horizon int64
 }
 
-// Engine replays sessions in session_end order through the licensing rules.
-// Use Dicts to intern a session's texts, Add each session, then Finish.
+// Engine replays sessions through the licensing rules. Sessions carry ids
+// of its Dicts: build them with AppendRecord (parser records), or let
+// Dataset.Replay or ReplayRows drive the engine; Add them in the order
+// NeedsOrder asks for, then Finish.
 type Engine struct {
 	Dicts
 	cfg         Config
@@ -60,8 +62,6 @@ type Engine struct {
 	late        map[*pool]*AnomalyRow
 	policyDay   int32
 	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
-	// onAssign, when set, sees each simulated assignment (CALNone: denied).
-	onAssign func(s *Session, assigned parse.CALClass)
 }
 
 type counts struct {

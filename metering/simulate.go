@@ -36,9 +36,6 @@ func (e *Engine) simulate(s *Session) {
 	} else {
 		e.counts.differ++
 	}
-	if e.onAssign != nil {
-		e.onAssign(s, assigned)
-	}
 }
 
 // assignCAL is the CAL-era order: the user's named CAL, the user's document
