@@ -1,0 +1,199 @@
+package reports
+
+// The HTML report's charts are inline SVG that the project draws itself, so
+// that index.html needs nothing from the network and no JavaScript. The Go
+// code here only computes geometry (rectangles, polylines, rules, ticks) and
+// the texts that go with it; html.tmpl turns a chart into SVG elements, so
+// every label and tooltip, some of which come from the logs, passes through
+// html/template's escaping like any other value on the page.
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Every chart has the same frame (a viewBox in SVG user units; the page
+// scales it to its width) and plot area inside it.
+const (
+	chartWidth   = 900
+	chartHeight  = 250
+	chartLeft    = 64  // room for the y-axis labels
+	chartRight   = 884 // chartWidth − a margin
+	chartTop     = 24  // room for a rule's label above the tallest value
+	chartBottom  = 218 // room for the x-axis labels below
+	maxXLabels   = 16  // more slots than this get every k-th label only
+	yGridSpacing = 4   // about this many grid lines above zero
+)
+
+// chart is one chart as html.tmpl draws it: n slots along x (days, weeks,
+// months), a linear y scale from 0 to Top, and the marks on them.
+type chart struct {
+	ID    string // the svg element's id
+	Label string // aria-label: what the chart shows, in words
+	Unit  string // what y counts, for the y-axis title
+
+	Width, Height            int
+	Left, Right, Upper, Base float64 // plot area: x from Left to Right, y from Upper (top) to Base (zero)
+
+	Grid   []tick // y-axis labels with their grid lines
+	XTicks []tick // x-axis labels
+	Bars   []mark
+	Lines  []mark // polylines; class "area" ones are filled down to zero
+	Dots   []mark // hover targets on lines
+	Rules  []rule // horizontal reference lines: budget, pool size
+	Legend []legendEntry
+
+	slots int
+	top   float64
+}
+
+// tick is an axis label at (X, Y).
+type tick struct {
+	X, Y  float64
+	Label string
+}
+
+// mark is a bar (X, Y, W, H), a polyline (Points) or a dot (X, Y), with
+// its style class and tooltip.
+type mark struct {
+	X, Y, W, H float64
+	Points     string
+	Class      string
+	Title      string
+}
+
+// rule is a horizontal line at Y from X1 to X2 with a label at its end.
+type rule struct {
+	X1, X2, Y float64
+	Class     string
+	Label     string
+}
+
+// legendEntry explains one style class.
+type legendEntry struct{ Class, Label string }
+
+// newChart starts a chart of slots positions along x whose y axis reaches
+// at least yMax (rounded up to a round number).
+func newChart(id, label, unit string, slots int, yMax float64) *chart {
+	step := niceStep(yMax / yGridSpacing)
+	c := &chart{ID: id, Label: label, Unit: unit, Width: chartWidth, Height: chartHeight,
+		Left: chartLeft, Right: chartRight, Upper: chartTop, Base: chartBottom,
+		slots: max(slots, 1), top: step * math.Max(1, math.Ceil(yMax/step))}
+	for v := 0.0; v <= c.top+step/2; v += step {
+		c.Grid = append(c.Grid, tick{X: c.Left - 6, Y: c.y(v), Label: thousands(int64(v))})
+	}
+	return c
+}
+
+// niceStep is the smallest 1, 2 or 5 × 10^k at least v (1 for v ≤ 1).
+func niceStep(v float64) float64 {
+	if v <= 1 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// slotWidth is the width of one x position.
+func (c *chart) slotWidth() float64 { return (c.Right - c.Left) / float64(c.slots) }
+
+// center is the x of the middle of slot i.
+func (c *chart) center(i int) float64 { return c.Left + (float64(i)+0.5)*c.slotWidth() }
+
+// y is the y coordinate of value v.
+func (c *chart) y(v float64) float64 {
+	return round1(c.Base - (c.Base-c.Upper)*math.Max(0, v)/c.top)
+}
+
+// labelX names the slots along the x axis, every k-th one when there are
+// too many to read.
+func (c *chart) labelX(labels []string) {
+	every := (len(labels) + maxXLabels - 1) / maxXLabels
+	for i, l := range labels {
+		if i%every == 0 {
+			c.XTicks = append(c.XTicks, tick{X: round1(c.center(i)), Y: c.Base + 18, Label: l})
+		}
+	}
+}
+
+// bar draws a bar in slot i from from to to (stacked bars start where the
+// one below ends).
+func (c *chart) bar(i int, from, to float64, class, title string) {
+	if to <= from {
+		return
+	}
+	w := c.slotWidth()
+	gap := math.Min(w*0.2, 8)
+	c.Bars = append(c.Bars, mark{X: round1(c.Left + float64(i)*w + gap/2), Y: c.y(to), W: round1(w - gap),
+		H: round1(c.y(from) - c.y(to)), Class: class, Title: title})
+}
+
+// line draws a polyline through the centers of slots first, first+1, …
+// at the given values; an "area" class fills it down to zero.
+func (c *chart) line(first int, values []float64, class, title string) {
+	if len(values) == 0 {
+		return
+	}
+	var pts []string
+	point := func(i int, v float64) { pts = append(pts, fmt.Sprintf("%g,%g", round1(c.center(i)), c.y(v))) }
+	if class == "area" {
+		point(first, 0)
+	}
+	for i, v := range values {
+		point(first+i, v)
+	}
+	if class == "area" {
+		point(first+len(values)-1, 0)
+	}
+	c.Lines = append(c.Lines, mark{Points: strings.Join(pts, " "), Class: class, Title: title})
+}
+
+// dot marks value v in slot i, with a tooltip.
+func (c *chart) dot(i int, v float64, title string) {
+	c.Dots = append(c.Dots, mark{X: round1(c.center(i)), Y: c.y(v), Title: title})
+}
+
+// reference draws a reference line (a budget, a pool size) over each slot
+// whose value is known, one rule per run of equal values, each labelled.
+func (c *chart) reference(values []*int64, class, label string) {
+	for i := 0; i < len(values); {
+		if values[i] == nil {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(values) && values[j] != nil && *values[j] == *values[i] {
+			j++
+		}
+		w := c.slotWidth()
+		c.Rules = append(c.Rules, rule{X1: round1(c.Left + float64(i)*w), X2: round1(c.Left + float64(j)*w),
+			Y: c.y(float64(*values[i])), Class: class, Label: label + " " + thousands(*values[i])})
+		i = j
+	}
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// thousands writes n with thousands separators: 15,006.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + b.String()
+}

@@ -1,0 +1,545 @@
+package reports
+
+// The HTML report is the page people open after a nightly run: one
+// self-contained index.html (inline CSS, inline SVG charts, no script, no
+// fetch of any kind) that reads the same on an air-gapped server, in a mail
+// attachment or on paper. It is built with html/template from the reports'
+// tables, so every value from the logs (user names, document paths, server
+// names, raw lines) is escaped for the context it lands in; nothing from
+// the data is ever marked as safe HTML.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+//go:embed html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("html.tmpl").Parse(htmlSource))
+
+// Rows the page lists at most; the reports (CSV, JSON) carry them all.
+const (
+	topCount         = 10
+	maxAnomalyRows   = 200
+	capacityHistory  = 12 // months in the capacity bar chart
+	unknown          = "unknown"
+	displayTime      = "2006-01-02 15:04"
+	displayDay       = "2 Jan"
+	displayMonthYear = "Jan 2006"
+)
+
+// WriteHTML writes the HTML report of db's state to w: the summary,
+// Analyzer Capacity against the budget (this month's burn and the last 12
+// months), named CAL holders active and idle per week, the daily session
+// CAL peak against the pool, the idle licences to revoke with when each
+// would be free, the top users and documents by capacity minutes this
+// month, and the anomalies. p.IdleDays is the idle threshold (start from
+// DefaultParams). Nothing is written unless every query succeeded.
+func WriteHTML(ctx context.Context, w io.Writer, db *DB, p Params) error {
+	pg, err := buildPage(ctx, db, p)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := htmlTemplate.Execute(&buf, pg); err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// htmlPage is what html.tmpl renders.
+type htmlPage struct {
+	AsOf, Mode, License, Span string
+	IdleDays                  int
+	Facts                     []fact
+	CapacityMonth             string
+	Burn, Months, Named       *chart
+	Concurrency               []*chart // one per pool
+	Revoke                    listing
+	TopUsers, TopDocuments    []topRow
+	Anomalies                 listing
+}
+
+// fact is one figure of the summary.
+type fact struct {
+	Label, Value, Note string
+	Warn               bool // the figure needs attention
+}
+
+// listing is a table of the page: headers and cells as text.
+type listing struct {
+	Columns []listColumn
+	Rows    [][]string
+	More    int // rows left out
+}
+
+type listColumn struct {
+	Label, Doc string
+	Numeric    bool
+	value      func(record) string
+}
+
+// topRow is one user or document of a top-10 table.
+type topRow struct {
+	Name, Minutes, Sessions, Share string
+	Percent                        float64 // 0–100, the bar's width
+}
+
+// record is a table row by column name.
+type record map[string]any
+
+func records(t *Table) []record {
+	out := make([]record, len(t.Rows))
+	for i, row := range t.Rows {
+		out[i] = record{}
+		for j, c := range t.Columns {
+			out[i][c.Name] = row[j]
+		}
+	}
+	return out
+}
+
+// int is an integer column, 0 when null; intPtr keeps null apart.
+func (r record) int(name string) int64 { v, _ := r[name].(int64); return v }
+
+func (r record) intPtr(name string) *int64 {
+	if v, ok := r[name].(int64); ok {
+		return &v
+	}
+	return nil
+}
+
+func (r record) str(name string) string { s, _ := r[name].(string); return s }
+
+func (r record) time(name string) time.Time { t, _ := r[name].(time.Time); return t }
+
+// display is a value as the page shows it: integers with thousands
+// separators, times to the minute, nulls empty, strings as the table
+// format shows them (control characters escaped, very long ones cut).
+func display(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case int64:
+		return thousands(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return cell(v)
+}
+
+// known shows a figure that is null when no licence says it: "unknown",
+// never 0.
+func known(v *int64) string {
+	if v == nil {
+		return unknown
+	}
+	return thousands(*v)
+}
+
+func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
+	run := func(name string, q Params) ([]record, error) {
+		t, err := db.Run(ctx, name, q)
+		if err != nil {
+			return nil, err
+		}
+		return records(t), nil
+	}
+	summaries, err := run("summary", p)
+	if err != nil {
+		return nil, err
+	}
+	if len(summaries) != 1 {
+		return nil, fmt.Errorf("report summary: %d rows, want 1", len(summaries))
+	}
+	sum := summaries[0]
+	info := db.Info()
+	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode, IdleDays: p.IdleDays,
+		License: cmp.Or(filepath.Base(info.LicenseFile), "none"), CapacityMonth: sum.str("capacity_month")}
+	if info.LicenseFile == "" {
+		pg.License = "none (pool sizes unknown)"
+	}
+	if !sum.time("first_session").IsZero() {
+		pg.Span = sum.time("first_session").Format(displayTime) + " – " + sum.time("last_session").Format(displayTime) + " UTC"
+	}
+
+	months, err := run("capacity", Params{})
+	if err != nil {
+		return nil, err
+	}
+	days, err := db.runPageReport(ctx, capacityDaysReport, p)
+	if err != nil {
+		return nil, err
+	}
+	pg.Burn = burnChart(pg.CapacityMonth, records(days), sum)
+	pg.Months = monthsChart(pg.CapacityMonth, months)
+
+	weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
+	if err != nil {
+		return nil, err
+	}
+	pg.Named = namedChart(records(weeks), p.IdleDays)
+
+	concurrency, err := run("concurrency", p)
+	if err != nil {
+		return nil, err
+	}
+	pg.Concurrency = concurrencyCharts(concurrency)
+
+	idle, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays, OnlyIdle: true})
+	if err != nil {
+		return nil, err
+	}
+	pg.Revoke = list(idle, len(idle.Rows), "cal_type", "user", "document", "last_used", "idle_days", "sessions", "frees_at", "pool")
+
+	for _, top := range []struct {
+		by   string
+		rows *[]topRow
+	}{{"user", &pg.TopUsers}, {"document", &pg.TopDocuments}} {
+		recs, err := run("capacity", Params{By: top.by, Month: pg.CapacityMonth})
+		if err != nil {
+			return nil, err
+		}
+		*top.rows = topRows(recs, top.by)
+	}
+
+	anomalies, err := db.Run(ctx, "anomalies", p)
+	if err != nil {
+		return nil, err
+	}
+	pg.Anomalies = list(anomalies, maxAnomalyRows, "kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
+
+	pg.Facts = facts(sum, concurrency, p.IdleDays)
+	return pg, nil
+}
+
+// facts are the summary's figures.
+func facts(sum record, concurrency []record, idleDays int) []fact {
+	n := func(name string) string { return display(sum[name]) }
+	span := "no sessions"
+	if first := sum.time("first_session"); !first.IsZero() {
+		span = first.Format("2 Jan 2006") + " – " + sum.time("last_session").Format("2 Jan 2006")
+	}
+	used := sum.int("capacity_minutes")
+	budget := sum.intPtr("capacity_budget_minutes")
+	capacity := fact{Label: "Analyzer Capacity " + sum.str("capacity_month"), Value: thousands(used) + " min",
+		Note: "budget " + known(budget)}
+	if forecast := sum.intPtr("capacity_forecast_minutes"); forecast != nil {
+		capacity.Note += " · forecast " + thousands(*forecast)
+	}
+	capacity.Warn = budget != nil && used > *budget
+	idle, anomalies := sum.int("idle_holders"), sum.int("anomalies")
+	out := []fact{
+		{Label: "Sessions", Value: n("sessions"), Note: span},
+		{Label: "Users", Value: n("users"), Note: n("servers") + " servers"},
+		{Label: "Named CALs", Value: n("named_holders"), Note: n("document_holders") + " document CALs"},
+		{Label: "Professional · Analyzer", Value: n("professional_holders") + " · " + n("analyzer_holders"), Note: "users assigned"},
+		{Label: "Idle licences", Value: thousands(idle), Note: fmt.Sprintf("no use in %d days or more", idleDays), Warn: idle > 0},
+		capacity,
+	}
+	// The busiest day of any pool, against that pool's size.
+	var busiest record
+	for _, r := range concurrency {
+		if busiest == nil || r.int("peak") > busiest.int("peak") {
+			busiest = r
+		}
+	}
+	if busiest != nil {
+		peak, pool := busiest.int("peak"), busiest.intPtr("pool_size")
+		out = append(out, fact{Label: "Session CAL peak", Value: thousands(peak),
+			Note: busiest.str("day") + " · pool " + known(pool), Warn: pool != nil && peak > *pool})
+	}
+	out = append(out,
+		fact{Label: "Anomalies", Value: thousands(anomalies), Note: n("rejects") + " rejected lines · " + n("denials") + " denials", Warn: anomalies > 0})
+	return out
+}
+
+// burnChart is the month's cumulative Analyzer Capacity minutes day by day
+// against its budget, with the forecast from the last day logged to the
+// month's end. Nil when the month has no capacity use and no budget.
+func burnChart(month string, days []record, sum record) *chart {
+	start, err := time.Parse("2006-01", month)
+	budget, forecast := sum.intPtr("capacity_budget_minutes"), sum.intPtr("capacity_forecast_minutes")
+	if err != nil || (len(days) == 0 && budget == nil) {
+		return nil
+	}
+	n := start.AddDate(0, 1, -1).Day()
+	daily := make([]int64, n)
+	last := -1 // the last day with use
+	for _, d := range days {
+		day, err := time.Parse("2006-01-02", d.str("day"))
+		if err != nil {
+			return nil
+		}
+		daily[day.Day()-1] += d.int("minutes")
+		last = max(last, day.Day()-1)
+	}
+	cumulative := make([]float64, last+1)
+	var total int64
+	for i := range cumulative {
+		total += daily[i]
+		cumulative[i] = float64(total)
+	}
+	yMax := float64(total)
+	for _, v := range []*int64{budget, forecast} {
+		if v != nil {
+			yMax = max(yMax, float64(*v))
+		}
+	}
+	c := newChart("chart-capacity-burn", fmt.Sprintf("Analyzer Capacity minutes used in %s, cumulative by day: %s of a budget of %s",
+		start.Format("January 2006"), thousands(total), known(budget)), "minutes", n, yMax)
+	labels := make([]string, n)
+	for i := range labels {
+		labels[i] = strconv.Itoa(i + 1)
+	}
+	c.labelX(labels)
+	c.line(0, cumulative, "area", "")
+	c.line(0, cumulative, "used", "minutes used so far")
+	if forecast != nil && last >= 0 && last < n-1 {
+		c.Lines = append(c.Lines, mark{Points: fmt.Sprintf("%g,%g %g,%g", round1(c.center(last)), c.y(cumulative[last]),
+			round1(c.center(n-1)), c.y(float64(*forecast))), Class: "forecast", Title: "forecast at month end: " + thousands(*forecast) + " minutes"})
+		c.Legend = append(c.Legend, legendEntry{"forecast", "forecast " + thousands(*forecast)})
+	}
+	for i, v := range cumulative {
+		c.dot(i, v, fmt.Sprintf("%s: %s minutes so far (+%s that day)",
+			start.AddDate(0, 0, i).Format("2 Jan"), thousands(int64(v)), thousands(daily[i])))
+	}
+	budgets := make([]*int64, n)
+	for i := range budgets {
+		budgets[i] = budget
+	}
+	c.reference(budgets, "budget", "budget")
+	c.Legend = append([]legendEntry{{"used", "minutes used"}, {"budget", "budget " + known(budget)}}, c.Legend...)
+	return c
+}
+
+// monthsChart is Analyzer Capacity minutes per month for the 12 months up
+// to month (every pool together), against the budget, with the current
+// month's forecast. Nil when no month had capacity use or a budget.
+func monthsChart(month string, rows []record) *chart {
+	end, err := time.Parse("2006-01", month)
+	if err != nil || len(rows) == 0 {
+		return nil
+	}
+	type total struct{ minutes, forecast, budget *int64 }
+	add := func(to **int64, v *int64) {
+		if v != nil {
+			*to = new(int64(deref(*to) + *v))
+		}
+	}
+	byMonth := map[string]*total{}
+	for _, r := range rows {
+		t := byMonth[r.str("month")]
+		if t == nil {
+			t = &total{}
+			byMonth[r.str("month")] = t
+		}
+		add(&t.minutes, r.intPtr("minutes"))
+		add(&t.forecast, r.intPtr("forecast_minutes"))
+		add(&t.budget, r.intPtr("budget_minutes"))
+	}
+	labels := make([]string, capacityHistory)
+	budgets := make([]*int64, capacityHistory)
+	yMax := 0.0
+	for i := range capacityHistory {
+		m := end.AddDate(0, i-capacityHistory+1, 0)
+		labels[i] = m.Format(displayMonthYear)
+		if t := byMonth[m.Format("2006-01")]; t != nil {
+			budgets[i] = t.budget
+			for _, v := range []*int64{t.minutes, t.forecast, t.budget} {
+				yMax = max(yMax, float64(deref(v)))
+			}
+		}
+	}
+	c := newChart("chart-capacity-months", fmt.Sprintf("Analyzer Capacity minutes per month, %s to %s, against the budget",
+		labels[0], labels[capacityHistory-1]), "minutes", capacityHistory, yMax)
+	c.labelX(labels)
+	for i := range capacityHistory {
+		m := end.AddDate(0, i-capacityHistory+1, 0)
+		t := byMonth[m.Format("2006-01")]
+		if t == nil {
+			continue
+		}
+		used := deref(t.minutes)
+		class, title := "used", fmt.Sprintf("%s: %s minutes, budget %s", labels[i], thousands(used), known(t.budget))
+		if t.budget != nil && used > *t.budget {
+			class, title = "over", title+fmt.Sprintf(" (%s over)", thousands(used-*t.budget))
+		}
+		if t.forecast != nil && *t.forecast > used {
+			c.bar(i, float64(used), float64(*t.forecast), "forecast", fmt.Sprintf("%s: forecast %s minutes at month end", labels[i], thousands(*t.forecast)))
+		}
+		c.bar(i, 0, float64(used), class, title)
+	}
+	c.reference(budgets, "budget", "budget")
+	c.Legend = []legendEntry{{"used", "minutes used"}, {"over", "over budget"}, {"forecast", "forecast"}, {"budget", "budget"}}
+	return c
+}
+
+// namedChart is the named CALs held at each week's end, active and idle.
+// Nil when no named CAL was ever held.
+func namedChart(weeks []record, idleDays int) *chart {
+	var yMax float64
+	for _, w := range weeks {
+		yMax = max(yMax, float64(w.int("holders")))
+	}
+	if yMax == 0 {
+		return nil
+	}
+	c := newChart("chart-named-holders", fmt.Sprintf("Named CALs held at the end of each week, split into active and idle (no use in %d days)", idleDays),
+		"named CALs", len(weeks), yMax)
+	labels := make([]string, len(weeks))
+	for i, w := range weeks {
+		week := w.time("week")
+		labels[i] = week.Format(displayDay)
+		active, idle := w.int("active"), w.int("idle")
+		c.bar(i, 0, float64(active), "active", fmt.Sprintf("week of %s: %s active", week.Format("2 Jan 2006"), thousands(active)))
+		c.bar(i, float64(active), float64(active+idle), "idle", fmt.Sprintf("week of %s: %s idle", week.Format("2 Jan 2006"), thousands(idle)))
+	}
+	c.labelX(labels)
+	c.Legend = []legendEntry{{"active", "active"}, {"idle", fmt.Sprintf("idle %d days or more", idleDays)}}
+	return c
+}
+
+// concurrencyCharts are the daily session CAL peaks, one chart per pool,
+// against the pool's size.
+func concurrencyCharts(rows []record) []*chart {
+	var pools []string
+	byPool := map[string][]record{}
+	for _, r := range rows {
+		pool := r.str("pool")
+		if byPool[pool] == nil {
+			pools = append(pools, pool)
+		}
+		byPool[pool] = append(byPool[pool], r)
+	}
+	slices.Sort(pools)
+	var charts []*chart
+	for _, pool := range pools {
+		days := byPool[pool]
+		var yMax float64
+		sizes := make([]*int64, len(days))
+		labels := make([]string, len(days))
+		for i, d := range days {
+			sizes[i] = d.intPtr("pool_size")
+			yMax = max(yMax, float64(d.int("peak")), float64(deref(sizes[i])))
+			if day, err := time.Parse("2006-01-02", d.str("day")); err == nil {
+				labels[i] = day.Format(displayDay)
+			}
+		}
+		c := newChart("chart-concurrency-"+strconv.Itoa(len(charts)+1),
+			fmt.Sprintf("Session CAL peak per day in pool %s against the pool size (%s)", pool, known(sizes[len(sizes)-1])),
+			"session CALs", len(days), yMax)
+		c.labelX(labels)
+		for i, d := range days {
+			peak := d.int("peak")
+			class := "used"
+			if sizes[i] != nil && peak > *sizes[i] {
+				class = "over"
+			}
+			c.bar(i, 0, float64(peak), class, fmt.Sprintf("%s: peak %s at %s UTC, pool %s, %s clients that day",
+				d.str("day"), thousands(peak), d.time("peak_at").Format("15:04"), known(sizes[i]), thousands(d.int("clients"))))
+		}
+		c.reference(sizes, "budget", "pool")
+		c.Legend = []legendEntry{{"used", "peak"}, {"over", "over the pool"}, {"budget", "pool size " + known(sizes[len(sizes)-1])}}
+		charts = append(charts, c)
+	}
+	return charts
+}
+
+// pageColumns are the listing columns the page derives from several of a
+// report's columns; every other listing column is the report's own.
+var pageColumns = map[string]listColumn{
+	"when": {Label: "when", Doc: "the time, day or month concerned", value: func(r record) string {
+		return cmp.Or(display(r["at"]), r.str("day"), r.str("month"))
+	}},
+	"source": {Label: "log line", Doc: "the log file and line behind it", value: func(r record) string {
+		if r.int("source_line") == 0 {
+			return r.str("source_file")
+		}
+		return fmt.Sprintf("%s:%d", r.str("source_file"), r.int("source_line"))
+	}},
+}
+
+// list shows the named columns of t, at most limit rows. The pool column
+// is left out when every row is in the default pool.
+func list(t *Table, limit int, columns ...string) listing {
+	recs := records(t)
+	var l listing
+	for _, name := range columns {
+		if name == "pool" && !slices.ContainsFunc(recs, func(r record) bool { return r.str("pool") != "default" }) {
+			continue
+		}
+		if c, ok := pageColumns[name]; ok {
+			l.Columns = append(l.Columns, c)
+			continue
+		}
+		i := slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == name })
+		if i < 0 {
+			panic("reports: no column " + name + " in report " + t.Report)
+		}
+		c := t.Columns[i]
+		l.Columns = append(l.Columns, listColumn{Label: c.Name, Doc: c.Doc, Numeric: c.Kind == Int || c.Kind == Float,
+			value: func(r record) string { return display(r[name]) }})
+	}
+	for _, r := range recs[:min(limit, len(recs))] {
+		row := make([]string, len(l.Columns))
+		for i, c := range l.Columns {
+			row[i] = c.value(r)
+		}
+		l.Rows = append(l.Rows, row)
+	}
+	l.More = len(recs) - len(l.Rows)
+	return l
+}
+
+// topRows are the topCount users or documents (by: the capacity report's
+// --by) with the most capacity minutes, every pool together.
+func topRows(rows []record, by string) []topRow {
+	type total struct {
+		name              string
+		minutes, sessions int64
+	}
+	var totals []*total
+	index := map[string]*total{}
+	var all int64
+	for _, r := range rows {
+		name := r.str(by)
+		t := index[name]
+		if t == nil {
+			t = &total{name: name}
+			index[name] = t
+			totals = append(totals, t)
+		}
+		t.minutes += r.int("minutes")
+		t.sessions += r.int("sessions")
+		all += r.int("minutes")
+	}
+	slices.SortFunc(totals, func(a, b *total) int {
+		return cmp.Or(cmp.Compare(b.minutes, a.minutes), cmp.Compare(a.name, b.name))
+	})
+	var out []topRow
+	for _, t := range totals[:min(topCount, len(totals))] {
+		share := 100 * float64(t.minutes) / float64(max(all, 1))
+		out = append(out, topRow{Name: display(t.name), Minutes: thousands(t.minutes), Sessions: thousands(t.sessions),
+			Share: strconv.FormatFloat(share, 'f', 1, 64) + "%", Percent: round1(share)})
+	}
+	return out
+}
+
+func deref(v *int64) int64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}

@@ -1,0 +1,245 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qvmeter/qvmeter/ingest"
+)
+
+// htmlSections are the ids of the page's sections, each a question the
+// page answers.
+var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "revoke", "top", "top-users", "top-documents", "anomalies"}
+
+// writeEstateHTML writes the HTML report of a data folder to
+// DIR/index.html and returns the page.
+func writeEstateHTML(t *testing.T, data string) string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, data)
+	require.NoError(t, err)
+	defer db.Close()
+	var out bytes.Buffer
+	require.NoError(t, WriteHTML(ctx, &out, db, DefaultParams()))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "index.html"), out.Bytes(), 0o644))
+	return out.String()
+}
+
+// TestHTMLHasEverySectionAndFetchesNothing pins that the page on the
+// sample estate has every section and its charts, and that it is
+// self-contained: nothing in it would make a browser fetch anything.
+func TestHTMLHasEverySectionAndFetchesNothing(t *testing.T) {
+	page := writeEstateHTML(t, estates[dataRecon])
+	for _, id := range htmlSections {
+		require.Contains(t, page, `id="`+id+`"`)
+	}
+	require.GreaterOrEqual(t, strings.Count(page, "<svg"), 4)
+	for _, id := range []string{"chart-capacity-burn", "chart-capacity-months", "chart-named-holders", "chart-concurrency-1"} {
+		require.Contains(t, page, `<svg id="`+id+`"`)
+	}
+	for _, fetch := range []string{"http://", "https://", "src=", "<link", "url(", "@import", "<script"} {
+		require.NotContains(t, page, fetch)
+	}
+}
+
+// hostileHTMLEstate is the sample estate with one more log whose user is
+// hostileUsers[4] (<script>alert(1)</script>), holding a named CAL and a
+// document CAL on hostileDocument since February: both idle by the as-of
+// time, so they are on the revoke list and in the anomalies (their server
+// is not in the licence).
+func hostileHTMLEstate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, logs := filepath.Join(dir, "data"), filepath.Join(dir, "logs")
+	require.NoError(t, os.CopyFS(data, os.DirFS(estates[dataRecon])))
+	require.NoError(t, os.MkdirAll(logs, 0o755))
+	start := time.Date(2024, 2, 5, 9, 0, 0, 0, time.UTC)
+	lines := []string{strings.Join(logHeader, "\t"),
+		sessionLine(1, hostileUsers[4], `C:\Docs\Sales.qvw`, "Named User", start, 30),
+		sessionLine(2, hostileUsers[4], hostileDocument, "Document", start.Add(time.Hour), 20)}
+	require.NoError(t, os.WriteFile(filepath.Join(logs, "Sessions_QVS-TEST_2024-02-05.log"), []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o644))
+	ctx := context.Background()
+	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	_, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: asOf, License: estateLic})
+	require.NoError(t, err)
+	require.True(t, recomputed)
+	return data
+}
+
+// chromium finds the browser for TestHTMLInBrowser: skipped without one on
+// a developer's machine, a failure in CI, which must run the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI needs Chromium for the browser test (.ci/run installs it): %v", err)
+	}
+	t.Skipf("no chromium (%v): apt-get install chromium to run the browser test", err)
+	return ""
+}
+
+// pageCheck is what TestHTMLInBrowser reads from the rendered page.
+type pageCheck struct {
+	Sections      []string `json:"sections"`
+	Charts        []string `json:"charts"`
+	ChartsDrawn   int      `json:"chartsDrawn"` // charts with a label and marks
+	RevokeRows    int      `json:"revokeRows"`
+	RevokeHeaders []string `json:"revokeHeaders"`
+	RevokeText    string   `json:"revokeText"`
+	AnomalyText   string   `json:"anomalyText"`
+	Scripts       int      `json:"scripts"`
+	Bold          int      `json:"bold"` // <b> elements: a document name parsed as HTML
+	Width         int      `json:"width"`
+	ScrollWidth   int      `json:"scrollWidth"`
+}
+
+const pageCheckJS = `(() => {
+  const text = sel => (document.querySelector(sel) || {}).textContent || "";
+  return {
+    sections: [...document.querySelectorAll("section[id], div[id^=top-]")].map(e => e.id),
+    charts: [...document.querySelectorAll("svg.chart")].map(e => e.id),
+    chartsDrawn: [...document.querySelectorAll("svg.chart[role=img]")].filter(s =>
+      s.getAttribute("aria-label") && s.querySelector("title") &&
+      s.querySelectorAll("rect, polyline").length > 0 && s.getBoundingClientRect().height > 100).length,
+    revokeRows: document.querySelectorAll("#revoke tbody tr").length,
+    revokeHeaders: [...document.querySelectorAll("#revoke thead th")].map(e => e.textContent),
+    revokeText: text("#revoke"),
+    anomalyText: text("#anomalies"),
+    scripts: document.querySelectorAll("script").length,
+    bold: document.querySelectorAll("main b").length,
+    width: document.documentElement.clientWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+  };
+})()`
+
+// TestHTMLInBrowser opens the page of the sample estate, plus a log with a
+// hostile user name, in headless Chromium: no console error, no exception,
+// no failed request, no dialog; the charts and tables are there; the
+// hostile name is text. It saves a full-page screenshot (and the page) in
+// the test's artifact directory (go test -artifacts keeps it).
+func TestHTMLInBrowser(t *testing.T) {
+	exe := chromium(t)
+	data := hostileHTMLEstate(t)
+	writeEstateHTML(t, data)
+	out := t.ArtifactDir()
+	html := filepath.Join(out, "index.html")
+	require.NoError(t, os.Rename(filepath.Join(data, "index.html"), html))
+
+	check, problems, png := inChromium(t, exe, html)
+	shot := filepath.Join(out, "index.png")
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	t.Logf("screenshot: %s", shot)
+
+	require.Empty(t, problems)
+	require.Equal(t, htmlSections, check.Sections)
+	require.Equal(t, []string{"chart-capacity-burn", "chart-capacity-months", "chart-named-holders", "chart-concurrency-1"}, check.Charts)
+	require.Equal(t, len(check.Charts), check.ChartsDrawn, "every chart is labelled, titled, drawn and tall enough to read")
+	require.Contains(t, check.RevokeHeaders, "frees_at")
+	require.Greater(t, check.RevokeRows, 100)
+	require.Contains(t, check.RevokeText, hostileUsers[4], "the hostile user name is text on the revoke list")
+	require.Contains(t, check.RevokeText, `c:/docs/it's "odd"; 100% <b>x</b>.qvw`)
+	require.Contains(t, check.AnomalyText, "QVS-TEST")
+	require.Zero(t, check.Scripts, "no script element, from the page or the data")
+	require.Zero(t, check.Bold, "no element from the data")
+	require.LessOrEqual(t, check.ScrollWidth, check.Width, "nothing wider than the window")
+}
+
+// inChromium opens the HTML file in headless Chromium (no sandbox, for
+// root in a container; nothing in the background that would reach for the
+// network) and returns what pageCheckJS reads from it, the problems the
+// browser reported (console errors, exceptions, error log entries, failed
+// requests, dialogs) and a full-page PNG screenshot.
+func inChromium(t *testing.T, exe, file string) (pageCheck, []string, []byte) {
+	t.Helper()
+	file, err := filepath.Abs(file)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+
+	var mu sync.Mutex
+	var problems []string
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+	}
+	// The listener sees every event from the tab's start; it runs in the
+	// tab's read loop, so it only records, and leaves closing a dialog (which
+	// would block the page's load) to another goroutine.
+	var tab context.Context
+	tab, cancelTab := chromedp.NewContext(ctx, chromedp.WithListener(func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value))
+				}
+				problem("console.error: %s", strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			problem("exception: %s", ev.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.EntryLevelError {
+				problem("log error: %s %s", ev.Entry.Text, ev.Entry.URL)
+			}
+		case *network.EventLoadingFailed:
+			problem("request failed: %s %s", ev.ErrorText, ev.BlockedReason)
+		case *page.EventJavascriptDialogOpening:
+			problem("dialog opened: %s %q", ev.Type, ev.Message)
+			go chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		}
+	}))
+	defer cancelTab()
+
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate((&url.URL{Scheme: "file", Path: filepath.ToSlash(file)}).String())))
+	check, err := chromedp.Run(tab, chromedp.Evaluate[pageCheck](pageCheckJS))
+	require.NoError(t, err)
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	return check, slices.Clone(problems), png
+}
+
+// TestInChromiumReportsProblems pins that the browser test can fail: a
+// page with a console error, an alert, an exception and two failed
+// requests gives one problem each.
+func TestInChromiumReportsProblems(t *testing.T) {
+	exe := chromium(t)
+	file := filepath.Join(t.TempDir(), "broken.html")
+	require.NoError(t, os.WriteFile(file, []byte(`<!DOCTYPE html><title>broken</title><img src="missing.png">`+
+		`<script>console.error("boom"); alert(1); throw new Error("thrown")</script><img src="http://127.0.0.1:9/x.png">`), 0o644))
+	_, problems, _ := inChromium(t, exe, file)
+	for _, want := range []string{"ERR_FILE_NOT_FOUND", "ERR_UNSAFE_PORT", `console.error: "boom"`, `dialog opened: alert "1"`, "exception: Uncaught"} {
+		require.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }), "no problem with %q in %q", want, problems)
+	}
+}

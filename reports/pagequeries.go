@@ -1,0 +1,88 @@
+package reports
+
+// The HTML report's own queries: figures the page charts that no report in
+// the registry gives. They are Reports (documented columns, bound
+// parameters) kept out of the registry, so that they add nothing to the
+// command line's contract and can change with the page.
+
+import (
+	"context"
+	"fmt"
+)
+
+// capacityDaysReport is the current month's Analyzer Capacity per UTC day,
+// for the burn chart: the logged CAL Usage Count of the sessions that ended
+// that day.
+var capacityDaysReport = &Report{
+	Name:        "capacity-days",
+	Description: "Analyzer Capacity minutes per UTC day of the current month, as logged",
+	Columns: []Column{
+		{"day", String, "UTC day YYYY-MM-DD the sessions ended"},
+		{"minutes", Int, "capacity minutes logged that day (the sum of CAL Usage Count)"},
+		{"sessions", Int, "Analyzer Capacity sessions that ended that day"},
+	},
+	build: func(Params) (string, []any, error) {
+		return `
+SELECT strftime(session_end, '%Y-%m-%d') AS day, coalesce(sum(cal_usage_count), 0)::BIGINT AS minutes, count(*) AS sessions
+FROM sessions
+WHERE cal_class = 'analyzer_capacity' AND strftime(session_end, '%Y-%m') = ` + currentMonthSQL + `
+GROUP BY day ORDER BY day`, nil, nil
+	},
+}
+
+// namedWeeksReport counts the named CALs held at the end of each week of
+// the dataset (Monday to Monday, the last week cut at the as-of time), and
+// how many of them had been idle --idle-days or more by then. A holder
+// counts from its first use until it is revoked; its uses are its user's
+// sessions on its servers between its first and last use, so that the last
+// week agrees with idle-cals. An ASOF join finds each holder's latest use
+// before a week's end without comparing every week with every session.
+var namedWeeksReport = &Report{
+	Name:        "named-weeks",
+	Description: "named CALs held at the end of each week, active and idle",
+	Flags:       []string{"idle-days"},
+	Columns: []Column{
+		{"week", Time, "Monday 00:00 UTC starting the week"},
+		{"holders", Int, "named CALs held at the week's end"},
+		{"active", Int, "of them, used in the idle-days days before the week's end"},
+		{"idle", Int, "of them, not used in the idle-days days before the week's end"},
+	},
+	build: func(p Params) (string, []any, error) {
+		var b binder
+		return fmt.Sprintf(`
+WITH h AS (SELECT pool, user_key, servers, first_used, last_used, CASE WHEN revoked THEN revoked_at END AS revoked_at
+           FROM holders WHERE cal_type = 'named'),
+uses AS (SELECT h.pool, h.user_key, h.first_used, s.session_end AS used
+         FROM h JOIN sessions s ON s.user_key = h.user_key AND s.session_end BETWEEN h.first_used AND h.last_used
+         WHERE list_contains(h.servers, s.server)),
+weeks AS (SELECT week, least(week + INTERVAL 7 DAY, getvariable('as_of')) AS week_end
+          FROM (SELECT unnest(generate_series(date_trunc('week', min(session_start)),
+                                              getvariable('as_of') - INTERVAL 1 MILLISECOND, INTERVAL 7 DAY)) AS week
+                FROM sessions)),
+held AS (SELECT w.week, w.week_end, h.pool, h.user_key, h.first_used
+         FROM weeks w JOIN h ON h.first_used <= w.week_end AND (h.revoked_at IS NULL OR h.revoked_at > w.week_end))
+SELECT held.week, count(*) AS holders,
+       count(*) FILTER (u.used > held.week_end - to_days(%[1]s::INTEGER)) AS active,
+       count(*) FILTER (u.used IS NULL OR u.used <= held.week_end - to_days(%[1]s::INTEGER)) AS idle
+FROM held ASOF LEFT JOIN uses u
+  ON u.pool = held.pool AND u.user_key = held.user_key AND u.first_used = held.first_used AND u.used <= held.week_end
+GROUP BY held.week ORDER BY held.week`, b.bind(p.IdleDays)), b.args, nil
+	},
+}
+
+// runPageReport runs one of the page's own reports as Run runs one of the
+// registry.
+func (db *DB) runPageReport(ctx context.Context, r *Report, p Params) (*Table, error) {
+	query, args, err := r.build(p)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	rows, err := db.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", r.Name, err)
+	}
+	defer rows.Close()
+	return scanTable(rows, r)
+}
