@@ -44,6 +44,7 @@ type chart struct {
 	Dots   []mark // hover targets on lines
 	Rules  []rule // horizontal reference lines: budget, pool size
 	Legend []legendEntry
+	Note   string // under the legend: what the chart cannot show, such as an unknown budget
 
 	slots int
 	top   float64
@@ -87,13 +88,13 @@ func newChart(id, label, unit string, slots int, yMax float64) *chart {
 	return c
 }
 
-// niceStep is the smallest 1, 2 or 5 × 10^k at least v (1 for v ≤ 1).
+// niceStep is the smallest 1, 2, 2.5 or 5 × 10^k at least v (1 for v ≤ 1).
 func niceStep(v float64) float64 {
 	if v <= 1 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
 		if m*p >= v {
 			return m * p
 		}
@@ -176,6 +177,25 @@ func (c *chart) reference(values []*int64, class, label string) {
 		c.Rules = append(c.Rules, rule{X1: round1(c.Left + float64(i)*w), X2: round1(c.Left + float64(j)*w),
 			Y: c.y(float64(*values[i])), Class: class, Label: label + " " + thousands(*values[i])})
 		i = j
+	}
+}
+
+// legend explains the style classes the chart uses, in the given order,
+// and leaves out the others.
+func (c *chart) legend(entries ...legendEntry) {
+	used := map[string]bool{}
+	for _, marks := range [][]mark{c.Bars, c.Lines} {
+		for _, m := range marks {
+			used[m.Class] = true
+		}
+	}
+	for _, r := range c.Rules {
+		used[r.Class] = true
+	}
+	for _, e := range entries {
+		if used[e.Class] {
+			c.Legend = append(c.Legend, e)
+		}
 	}
 }
 

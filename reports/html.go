@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -67,6 +69,7 @@ type htmlPage struct {
 	Burn, Months, Named       *chart
 	Concurrency               []*chart // one per pool
 	Revoke                    listing
+	RevokeCounts              string // how many of each licence type
 	TopUsers, TopDocuments    []topRow
 	Anomalies                 listing
 }
@@ -77,23 +80,43 @@ type fact struct {
 	Warn               bool // the figure needs attention
 }
 
-// listing is a table of the page: headers and cells as text.
+// listing is a table of the page. Each cell is its text in pieces (see
+// pieces).
 type listing struct {
 	Columns []listColumn
-	Rows    [][]string
+	Rows    [][][]string
 	More    int // rows left out
 }
 
 type listColumn struct {
 	Label, Doc string
-	Numeric    bool
+	Class      string // "num": a right-aligned figure; "keep": kept on one line; "": wrapped
 	value      func(record) string
 }
 
+// keepColumns are the report columns the page never wraps: short codes
+// and names.
+var keepColumns = []string{"kind", "cal_type", "server", "pool"}
+
 // topRow is one user or document of a top-10 table.
 type topRow struct {
-	Name, Minutes, Sessions, Share string
-	Percent                        float64 // 0–100, the bar's width
+	Name                     []string // in pieces
+	Minutes, Sessions, Share string
+	Percent                  float64 // 0–100, the bar's width
+}
+
+// pieces cuts s after every / \ _ and @: html.tmpl puts a <wbr> between
+// the pieces, so that a long path or user name wraps at a separator rather
+// than anywhere, and still copies as the one string it is.
+func pieces(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexAny(s, `/\_@`)
+		if i < 0 || i == len(s)-1 {
+			return append(out, s)
+		}
+		out, s = append(out, s[:i+1]), s[i+1:]
+	}
 }
 
 // record is a table row by column name.
@@ -182,7 +205,7 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg.Burn = burnChart(pg.CapacityMonth, records(days), sum)
+	pg.Burn = burnChart(pg.CapacityMonth, db.AsOf(), records(days), sum)
 	pg.Months = monthsChart(pg.CapacityMonth, months)
 
 	weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
@@ -202,6 +225,7 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		return nil, err
 	}
 	pg.Revoke = list(idle, len(idle.Rows), "cal_type", "user", "document", "last_used", "idle_days", "sessions", "frees_at", "pool")
+	pg.RevokeCounts = countByType(records(idle))
 
 	for _, top := range []struct {
 		by   string
@@ -242,9 +266,10 @@ func facts(sum record, concurrency []record, idleDays int) []fact {
 	idle, anomalies := sum.int("idle_holders"), sum.int("anomalies")
 	out := []fact{
 		{Label: "Sessions", Value: n("sessions"), Note: span},
-		{Label: "Users", Value: n("users"), Note: n("servers") + " servers"},
-		{Label: "Named CALs", Value: n("named_holders"), Note: n("document_holders") + " document CALs"},
-		{Label: "Professional · Analyzer", Value: n("professional_holders") + " · " + n("analyzer_holders"), Note: "users assigned"},
+		{Label: "Users", Value: n("users"), Note: count(sum.int("servers"), "server")},
+		{Label: "Named CALs", Value: n("named_holders"), Note: "and " + count(sum.int("document_holders"), "document CAL")},
+		{Label: "Professional users", Value: n("professional_holders"), Note: "assigned"},
+		{Label: "Analyzer users", Value: n("analyzer_holders"), Note: "assigned"},
 		{Label: "Idle licences", Value: thousands(idle), Note: fmt.Sprintf("no use in %d days or more", idleDays), Warn: idle > 0},
 		capacity,
 	}
@@ -266,30 +291,34 @@ func facts(sum record, concurrency []record, idleDays int) []fact {
 }
 
 // burnChart is the month's cumulative Analyzer Capacity minutes day by day
-// against its budget, with the forecast from the last day logged to the
-// month's end. Nil when the month has no capacity use and no budget.
-func burnChart(month string, days []record, sum record) *chart {
+// up to the as-of day, against its budget, with the forecast from there to
+// the month's end. Nil when the month has no capacity use and no budget.
+func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 	start, err := time.Parse("2006-01", month)
 	budget, forecast := sum.intPtr("capacity_budget_minutes"), sum.intPtr("capacity_forecast_minutes")
-	if err != nil || (len(days) == 0 && budget == nil) {
+	if err != nil {
 		return nil
 	}
 	n := start.AddDate(0, 1, -1).Day()
 	daily := make([]int64, n)
-	last := -1 // the last day with use
+	// The last day the state covers: the as-of day (the month's last day
+	// when as-of is the next month's first instant).
+	last := asOf.Add(-time.Millisecond).Day() - 1
 	for _, d := range days {
 		day, err := time.Parse("2006-01-02", d.str("day"))
 		if err != nil {
 			return nil
 		}
 		daily[day.Day()-1] += d.int("minutes")
-		last = max(last, day.Day()-1)
 	}
 	cumulative := make([]float64, last+1)
 	var total int64
 	for i := range cumulative {
 		total += daily[i]
 		cumulative[i] = float64(total)
+	}
+	if total == 0 && budget == nil {
+		return nil
 	}
 	yMax := float64(total)
 	for _, v := range []*int64{budget, forecast} {
@@ -309,7 +338,6 @@ func burnChart(month string, days []record, sum record) *chart {
 	if forecast != nil && last >= 0 && last < n-1 {
 		c.Lines = append(c.Lines, mark{Points: fmt.Sprintf("%g,%g %g,%g", round1(c.center(last)), c.y(cumulative[last]),
 			round1(c.center(n-1)), c.y(float64(*forecast))), Class: "forecast", Title: "forecast at month end: " + thousands(*forecast) + " minutes"})
-		c.Legend = append(c.Legend, legendEntry{"forecast", "forecast " + thousands(*forecast)})
 	}
 	for i, v := range cumulative {
 		c.dot(i, v, fmt.Sprintf("%s: %s minutes so far (+%s that day)",
@@ -320,22 +348,29 @@ func burnChart(month string, days []record, sum record) *chart {
 		budgets[i] = budget
 	}
 	c.reference(budgets, "budget", "budget")
-	c.Legend = append([]legendEntry{{"used", "minutes used"}, {"budget", "budget " + known(budget)}}, c.Legend...)
+	c.legend(legendEntry{"used", "minutes used"}, legendEntry{"budget", "budget"}, legendEntry{"forecast", "forecast at month end"})
+	if budget == nil {
+		c.Note = "The budget is unknown: no licence gives one."
+	}
 	return c
 }
 
 // monthsChart is Analyzer Capacity minutes per month for the 12 months up
 // to month (every pool together), against the budget, with the current
-// month's forecast. Nil when no month had capacity use or a budget.
+// month's forecast. Nil when none of the months had capacity use or a
+// budget.
 func monthsChart(month string, rows []record) *chart {
 	end, err := time.Parse("2006-01", month)
-	if err != nil || len(rows) == 0 {
+	if err != nil {
 		return nil
 	}
-	type total struct{ minutes, forecast, budget *int64 }
+	type total struct {
+		minutes          int64
+		forecast, budget *int64 // null unless some pool has one
+	}
 	add := func(to **int64, v *int64) {
 		if v != nil {
-			*to = new(int64(deref(*to) + *v))
+			*to = new(deref(*to) + *v)
 		}
 	}
 	byMonth := map[string]*total{}
@@ -345,7 +380,7 @@ func monthsChart(month string, rows []record) *chart {
 			t = &total{}
 			byMonth[r.str("month")] = t
 		}
-		add(&t.minutes, r.intPtr("minutes"))
+		t.minutes += r.int("minutes")
 		add(&t.forecast, r.intPtr("forecast_minutes"))
 		add(&t.budget, r.intPtr("budget_minutes"))
 	}
@@ -354,16 +389,20 @@ func monthsChart(month string, rows []record) *chart {
 	yMax := 0.0
 	for i := range capacityHistory {
 		m := end.AddDate(0, i-capacityHistory+1, 0)
-		labels[i] = m.Format(displayMonthYear)
+		labels[i] = m.Format("Jan")
+		if i == 0 || m.Month() == time.January {
+			labels[i] = m.Format(displayMonthYear)
+		}
 		if t := byMonth[m.Format("2006-01")]; t != nil {
 			budgets[i] = t.budget
-			for _, v := range []*int64{t.minutes, t.forecast, t.budget} {
-				yMax = max(yMax, float64(deref(v)))
-			}
+			yMax = max(yMax, float64(t.minutes), float64(deref(t.forecast)), float64(deref(t.budget)))
 		}
 	}
+	if yMax == 0 {
+		return nil
+	}
 	c := newChart("chart-capacity-months", fmt.Sprintf("Analyzer Capacity minutes per month, %s to %s, against the budget",
-		labels[0], labels[capacityHistory-1]), "minutes", capacityHistory, yMax)
+		labels[0], end.Format(displayMonthYear)), "minutes", capacityHistory, yMax)
 	c.labelX(labels)
 	for i := range capacityHistory {
 		m := end.AddDate(0, i-capacityHistory+1, 0)
@@ -371,7 +410,7 @@ func monthsChart(month string, rows []record) *chart {
 		if t == nil {
 			continue
 		}
-		used := deref(t.minutes)
+		used := t.minutes
 		class, title := "used", fmt.Sprintf("%s: %s minutes, budget %s", labels[i], thousands(used), known(t.budget))
 		if t.budget != nil && used > *t.budget {
 			class, title = "over", title+fmt.Sprintf(" (%s over)", thousands(used-*t.budget))
@@ -382,7 +421,11 @@ func monthsChart(month string, rows []record) *chart {
 		c.bar(i, 0, float64(used), class, title)
 	}
 	c.reference(budgets, "budget", "budget")
-	c.Legend = []legendEntry{{"used", "minutes used"}, {"over", "over budget"}, {"forecast", "forecast"}, {"budget", "budget"}}
+	c.legend(legendEntry{"used", "minutes used"}, legendEntry{"over", "over budget"}, legendEntry{"forecast", "forecast"},
+		legendEntry{"budget", "budget"})
+	if !slices.ContainsFunc(budgets, func(b *int64) bool { return b != nil }) {
+		c.Note = "The budget is unknown: no licence gives one."
+	}
 	return c
 }
 
@@ -407,7 +450,7 @@ func namedChart(weeks []record, idleDays int) *chart {
 		c.bar(i, float64(active), float64(active+idle), "idle", fmt.Sprintf("week of %s: %s idle", week.Format("2 Jan 2006"), thousands(idle)))
 	}
 	c.labelX(labels)
-	c.Legend = []legendEntry{{"active", "active"}, {"idle", fmt.Sprintf("idle %d days or more", idleDays)}}
+	c.legend(legendEntry{"active", "active"}, legendEntry{"idle", fmt.Sprintf("idle %d days or more", idleDays)})
 	return c
 }
 
@@ -444,14 +487,22 @@ func concurrencyCharts(rows []record) []*chart {
 		for i, d := range days {
 			peak := d.int("peak")
 			class := "used"
-			if sizes[i] != nil && peak > *sizes[i] {
+			switch {
+			case sizes[i] == nil:
+			case peak > *sizes[i]:
 				class = "over"
+			case peak == *sizes[i]:
+				class = "full"
 			}
 			c.bar(i, 0, float64(peak), class, fmt.Sprintf("%s: peak %s at %s UTC, pool %s, %s clients that day",
 				d.str("day"), thousands(peak), d.time("peak_at").Format("15:04"), known(sizes[i]), thousands(d.int("clients"))))
 		}
 		c.reference(sizes, "budget", "pool")
-		c.Legend = []legendEntry{{"used", "peak"}, {"over", "over the pool"}, {"budget", "pool size " + known(sizes[len(sizes)-1])}}
+		c.legend(legendEntry{"used", "peak"}, legendEntry{"full", "pool full"}, legendEntry{"over", "over the pool"},
+			legendEntry{"budget", "pool size"})
+		if sizes[len(sizes)-1] == nil {
+			c.Note = "The pool size is unknown: no licence gives one."
+		}
 		charts = append(charts, c)
 	}
 	return charts
@@ -460,7 +511,7 @@ func concurrencyCharts(rows []record) []*chart {
 // pageColumns are the listing columns the page derives from several of a
 // report's columns; every other listing column is the report's own.
 var pageColumns = map[string]listColumn{
-	"when": {Label: "when", Doc: "the time, day or month concerned", value: func(r record) string {
+	"when": {Label: "when", Doc: "the time, day or month concerned", Class: "keep", value: func(r record) string {
 		return cmp.Or(display(r["at"]), r.str("day"), r.str("month"))
 	}},
 	"source": {Label: "log line", Doc: "the log file and line behind it", value: func(r record) string {
@@ -489,13 +540,20 @@ func list(t *Table, limit int, columns ...string) listing {
 			panic("reports: no column " + name + " in report " + t.Report)
 		}
 		c := t.Columns[i]
-		l.Columns = append(l.Columns, listColumn{Label: c.Name, Doc: c.Doc, Numeric: c.Kind == Int || c.Kind == Float,
+		class := ""
+		switch {
+		case c.Kind == Int || c.Kind == Float:
+			class = "num"
+		case c.Kind == Time || c.Kind == Bool || slices.Contains(keepColumns, name):
+			class = "keep"
+		}
+		l.Columns = append(l.Columns, listColumn{Label: c.Name, Doc: c.Doc, Class: class,
 			value: func(r record) string { return display(r[name]) }})
 	}
 	for _, r := range recs[:min(limit, len(recs))] {
-		row := make([]string, len(l.Columns))
+		row := make([][]string, len(l.Columns))
 		for i, c := range l.Columns {
-			row[i] = c.value(r)
+			row[i] = pieces(c.value(r))
 		}
 		l.Rows = append(l.Rows, row)
 	}
@@ -529,12 +587,21 @@ func topRows(rows []record, by string) []topRow {
 		return cmp.Or(cmp.Compare(b.minutes, a.minutes), cmp.Compare(a.name, b.name))
 	})
 	var out []topRow
+	totals = slices.DeleteFunc(totals, func(t *total) bool { return t.minutes == 0 })
 	for _, t := range totals[:min(topCount, len(totals))] {
 		share := 100 * float64(t.minutes) / float64(max(all, 1))
-		out = append(out, topRow{Name: display(t.name), Minutes: thousands(t.minutes), Sessions: thousands(t.sessions),
+		out = append(out, topRow{Name: pieces(display(t.name)), Minutes: thousands(t.minutes), Sessions: thousands(t.sessions),
 			Share: strconv.FormatFloat(share, 'f', 1, 64) + "%", Percent: round1(share)})
 	}
 	return out
+}
+
+// count is n things: "1 server", "3 servers".
+func count(n int64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return thousands(n) + " " + thing + "s"
 }
 
 func deref(v *int64) int64 {
@@ -542,4 +609,21 @@ func deref(v *int64) int64 {
 		return 0
 	}
 	return *v
+}
+
+// countByType says how many rows of each licence type there are: "3 named,
+// 1 document".
+func countByType(rows []record) string {
+	counts := map[string]int{}
+	for _, r := range rows {
+		counts[r.str("cal_type")]++
+	}
+	types := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+		return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %s", thousands(int64(counts[t])), t)
+	}
+	return strings.Join(parts, ", ")
 }

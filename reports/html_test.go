@@ -26,7 +26,7 @@ import (
 
 // htmlSections are the ids of the page's sections, each a question the
 // page answers.
-var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "revoke", "top", "top-users", "top-documents", "anomalies"}
+var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "anomalies", "revoke"}
 
 // writeEstateHTML writes the HTML report of a data folder to
 // DIR/index.html and returns the page.
@@ -48,40 +48,78 @@ func writeEstateHTML(t *testing.T, data string) string {
 func TestHTMLHasEverySectionAndFetchesNothing(t *testing.T) {
 	page := writeEstateHTML(t, estates[dataRecon])
 	for _, id := range htmlSections {
-		require.Contains(t, page, `id="`+id+`"`)
+		require.True(t, strings.Contains(page, `id="`+id+`"`), "no section %s", id)
 	}
 	require.GreaterOrEqual(t, strings.Count(page, "<svg"), 4)
 	for _, id := range []string{"chart-capacity-burn", "chart-capacity-months", "chart-named-holders", "chart-concurrency-1"} {
-		require.Contains(t, page, `<svg id="`+id+`"`)
+		require.True(t, strings.Contains(page, `<svg id="`+id+`"`), "no chart %s", id)
 	}
 	for _, fetch := range []string{"http://", "https://", "src=", "<link", "url(", "@import", "<script"} {
-		require.NotContains(t, page, fetch)
+		require.False(t, strings.Contains(page, fetch), "the page has %q", fetch)
 	}
 }
 
-// hostileHTMLEstate is the sample estate with one more log whose user is
-// hostileUsers[4] (<script>alert(1)</script>), holding a named CAL and a
-// document CAL on hostileDocument since February: both idle by the as-of
-// time, so they are on the revoke list and in the anomalies (their server
-// is not in the licence).
+// writeHostileLog writes a log whose user is hostileUsers[4]
+// (<script>alert(1)</script>) into DIR/logs and returns that folder. The
+// user holds a named CAL and a document CAL on hostileDocument from
+// February (idle by the as-of time: on the revoke list), takes a session
+// CAL and, in March, Analyzer Capacity; the server, QVS-TEST, is in no
+// licence.
+func writeHostileLog(t *testing.T, dir string) string {
+	t.Helper()
+	logs := filepath.Join(dir, "logs")
+	require.NoError(t, os.MkdirAll(logs, 0o755))
+	feb, mar := time.Date(2024, 2, 5, 9, 0, 0, 0, time.UTC), time.Date(2024, 3, 11, 9, 0, 0, 0, time.UTC)
+	lines := []string{strings.Join(logHeader, "\t"),
+		sessionLine(1, hostileUsers[4], `C:\Docs\Sales.qvw`, "Named User", feb, 30),
+		sessionLine(2, hostileUsers[4], hostileDocument, "Document", feb.Add(time.Hour), 20),
+		sessionLine(3, hostileUsers[4], hostileDocument, "Session", feb.Add(2*time.Hour), 20),
+		sessionLine(4, hostileUsers[4], hostileDocument, "Analyzer Capacity", mar, 12)}
+	// sessionLine logs a CAL Usage Count of 0: the capacity session used 12.
+	capacity := lines[len(lines)-1]
+	lines[len(lines)-1] = capacity[:strings.LastIndexByte(capacity, '\t')+1] + "12"
+	require.NoError(t, os.WriteFile(filepath.Join(logs, "Sessions_QVS-TEST_2024-02-05.log"), []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o644))
+	return logs
+}
+
+// hostileHTMLEstate is the sample estate plus writeHostileLog's log,
+// metered with the sample licence.
 func hostileHTMLEstate(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	data, logs := filepath.Join(dir, "data"), filepath.Join(dir, "logs")
+	data := filepath.Join(dir, "data")
 	require.NoError(t, os.CopyFS(data, os.DirFS(estates[dataRecon])))
-	require.NoError(t, os.MkdirAll(logs, 0o755))
-	start := time.Date(2024, 2, 5, 9, 0, 0, 0, time.UTC)
-	lines := []string{strings.Join(logHeader, "\t"),
-		sessionLine(1, hostileUsers[4], `C:\Docs\Sales.qvw`, "Named User", start, 30),
-		sessionLine(2, hostileUsers[4], hostileDocument, "Document", start.Add(time.Hour), 20)}
-	require.NoError(t, os.WriteFile(filepath.Join(logs, "Sessions_QVS-TEST_2024-02-05.log"), []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o644))
 	ctx := context.Background()
-	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
+	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{writeHostileLog(t, dir)}, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err)
 	_, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: asOf, License: estateLic})
 	require.NoError(t, err)
 	require.True(t, recomputed)
 	return data
+}
+
+// TestHTMLShowsUnknownPoolsAsUnknown pins that without a licence the page
+// says the budget and the pool sizes are unknown, never 0, and that
+// sections without data say so.
+func TestHTMLShowsUnknownPoolsAsUnknown(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	ctx := context.Background()
+	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{writeHostileLog(t, dir)}, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: asOf})
+	require.NoError(t, err)
+	page := writeEstateHTML(t, data)
+	for _, want := range []string{"licence: none (pool sizes unknown)", "budget unknown", "pool unknown",
+		"The budget is unknown: no licence gives one.", "The pool size is unknown: no licence gives one.",
+		`<svg id="chart-capacity-burn"`, `<svg id="chart-capacity-months"`, `<svg id="chart-named-holders"`,
+		`<svg id="chart-concurrency-1"`, "&lt;script&gt;alert(1)&lt;/"} {
+		require.True(t, strings.Contains(page, want), "the page lacks %q", want)
+	}
+	for _, zero := range []string{"budget 0", "pool 0", "pool size 0"} {
+		require.False(t, strings.Contains(page, zero), "the page has %q", zero)
+	}
+	require.NotContains(t, page, "<script>")
 }
 
 // chromium finds the browser for TestHTMLInBrowser: skipped without one on
