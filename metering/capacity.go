@@ -21,7 +21,6 @@ type capacityCell struct {
 // monthBudget is one UTC month of a pool's capacity budget.
 type monthBudget struct {
 	minutes, sessions int64
-	users             int64 // distinct users
 	exhaustedAt       int64 // 0: not reached
 }
 
@@ -33,15 +32,10 @@ type capacityLedger struct {
 	// come in end order, so it is cleared when a new month starts, and stays
 	// small; a key booked again after that (out of order) gets a second cell,
 	// merged when the table is written.
-	index   map[capacityKey]int32
-	indexed month
-	cells   []capacityCell
-	months  map[month]*monthBudget
-	// userMonth is, per user, 1 + the last month the user was counted in:
-	// sessions come in end order, so a user's months only go up (in
-	// simulate mode, start order, a session ending in the next month can
-	// count a user twice).
-	userMonth []month
+	index     map[capacityKey]int32
+	indexed   month
+	cells     []capacityCell
+	months    map[month]*monthBudget
 	last      *monthBudget // the month booked last, and its number
 	lastMonth month
 	limit     int64 // budget + overage ceiling; < 0 unlimited or unknown
@@ -101,13 +95,6 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	budget := l.month(m)
 	budget.minutes += minutes
 	budget.sessions++
-	for int(s.User) >= len(l.userMonth) {
-		l.userMonth = append(l.userMonth, 0)
-	}
-	if l.userMonth[s.User] != m+1 {
-		l.userMonth[s.User] = m + 1
-		budget.users++
-	}
 	if l.limit >= 0 && budget.exhaustedAt == 0 && budget.minutes >= l.limit {
 		budget.exhaustedAt = s.End
 	}

@@ -157,20 +157,44 @@ func (e *Engine) checkAllocations(st *State, p *pool, excess []bool) {
 }
 
 // finishCapacity emits the ledger in table order (month, user, document,
-// server), sorting the cells by the ranks of their names, which is much
-// cheaper than sorting the rows by their texts.
+// server): it sorts the cells by the ranks of their names packed into two
+// integers, much cheaper than sorting rows by their texts, and sums the
+// cells a key got twice (booked out of order).
 func (e *Engine) finishCapacity(st *State, p *pool) {
 	userRank, documentRank, serverRank := rankNames(e.Users), rankNames(e.Documents), rankNames(e.Servers)
+	type cellOrder struct {
+		monthUser, documentServer uint64
+		cell                      int32
+	}
 	cells := p.capacity.cells
-	slices.SortFunc(cells, func(a, b capacityCell) int {
-		return cmp.Or(cmp.Compare(a.key.month, b.key.month), cmp.Compare(userRank[a.key.user], userRank[b.key.user]),
-			cmp.Compare(documentRank[a.key.document], documentRank[b.key.document]), cmp.Compare(serverRank[a.key.server], serverRank[b.key.server]))
+	order := make([]cellOrder, len(cells))
+	for i, c := range cells {
+		order[i] = cellOrder{uint64(c.key.month)<<32 | uint64(userRank[c.key.user]),
+			uint64(documentRank[c.key.document])<<32 | uint64(serverRank[c.key.server]), int32(i)}
+	}
+	slices.SortFunc(order, func(a, b cellOrder) int {
+		return cmp.Or(cmp.Compare(a.monthUser, b.monthUser), cmp.Compare(a.documentServer, b.documentServer))
 	})
-	cells = mergeCells(cells)
 	monthNames := map[month]string{}
+	users := map[month]int64{} // distinct users per month: the cells are in month, user order
 	st.Capacity = slices.Grow(st.Capacity, len(cells))
-	for i := range cells {
-		c, key := &cells[i], cells[i].key
+	for k, o := range order {
+		c, key := &cells[o.cell], cells[o.cell].key
+		if k == 0 || order[k-1].monthUser != o.monthUser {
+			users[key.month]++
+		}
+		if k > 0 && order[k-1].monthUser == o.monthUser && order[k-1].documentServer == o.documentServer {
+			last := &st.Capacity[len(st.Capacity)-1]
+			last.Minutes += c.minutes
+			last.Sessions += c.sessions
+			last.MissingCount += c.missing
+			last.MissingMinMinutes += c.missingMin
+			last.MissingMaxMinutes += c.missingMax
+			last.NotMultipleOf6 += c.notMultipleOf6
+			last.AboveDuration += c.aboveDuration
+			last.SpansMonth += c.spans
+			continue
+		}
 		name, ok := monthNames[key.month]
 		if !ok {
 			name = key.month.String()
@@ -182,7 +206,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
 	}
 	for m, b := range p.capacity.months {
-		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: b.users}
+		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m]}
 		if p.licensed {
 			budget, ceiling := int64(0), int64(0)
 			if p.slk != nil {
@@ -245,25 +269,4 @@ func rankNames(d *Dict) []int32 {
 		rank[id] = int32(r)
 	}
 	return rank
-}
-
-// mergeCells sums sorted cells of equal keys into one.
-func mergeCells(cells []capacityCell) []capacityCell {
-	out := cells[:0]
-	for _, c := range cells {
-		if n := len(out); n > 0 && out[n-1].key == c.key {
-			last := &out[n-1]
-			last.minutes += c.minutes
-			last.sessions += c.sessions
-			last.missing += c.missing
-			last.missingMin += c.missingMin
-			last.missingMax += c.missingMax
-			last.notMultipleOf6 += c.notMultipleOf6
-			last.aboveDuration += c.aboveDuration
-			last.spans += c.spans
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
 }
