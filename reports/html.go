@@ -257,12 +257,12 @@ func facts(sum record, concurrency []record, idleDays int) []fact {
 	}
 	used := sum.int("capacity_minutes")
 	budget := sum.intPtr("capacity_budget_minutes")
-	capacity := fact{Label: "Analyzer Capacity " + sum.str("capacity_month"), Value: thousands(used) + " min",
-		Note: "budget " + known(budget)}
-	if forecast := sum.intPtr("capacity_forecast_minutes"); forecast != nil {
+	forecast := sum.intPtr("capacity_forecast_minutes")
+	capacity := fact{Label: "Capacity " + sum.str("capacity_month"), Value: thousands(used) + " min",
+		Note: "budget " + known(budget), Warn: budget != nil && max(used, deref(forecast)) > *budget}
+	if forecast != nil {
 		capacity.Note += " · forecast " + thousands(*forecast)
 	}
-	capacity.Warn = budget != nil && used > *budget
 	idle, anomalies := sum.int("idle_holders"), sum.int("anomalies")
 	out := []fact{
 		{Label: "Sessions", Value: n("sessions"), Note: span},
@@ -348,10 +348,18 @@ func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 		budgets[i] = budget
 	}
 	c.reference(budgets, "budget", "budget")
-	c.legend(legendEntry{"used", "minutes used"}, legendEntry{"budget", "budget"}, legendEntry{"forecast", "forecast at month end"})
+	c.legend(legendEntry{"used", "minutes used"}, legendEntry{"budget", "budget"},
+		legendEntry{"forecast", "forecast at month end: " + known(forecast)})
+	var notes []string
 	if budget == nil {
-		c.Note = "The budget is unknown: no licence gives one."
+		notes = append(notes, "The budget is unknown: no licence gives one.")
 	}
+	// A simulation grants minutes the logs may not show: say so rather than
+	// end the line at another figure than the summary's.
+	if counted := sum.int("capacity_minutes"); counted != total {
+		notes = append(notes, fmt.Sprintf("Minutes per day as logged (%s); the state counts %s for the month.", thousands(total), thousands(counted)))
+	}
+	c.Note = strings.Join(notes, " ")
 	return c
 }
 

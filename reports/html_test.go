@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/metering"
 )
 
 // htmlSections are the ids of the page's sections, each a question the
@@ -279,5 +280,47 @@ func TestInChromiumReportsProblems(t *testing.T) {
 	_, problems, _ := inChromium(t, exe, file)
 	for _, want := range []string{"ERR_FILE_NOT_FOUND", "ERR_UNSAFE_PORT", `console.error: "boom"`, `dialog opened: alert "1"`, "exception: Uncaught"} {
 		require.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }), "no problem with %q in %q", want, problems)
+	}
+}
+
+// TestPageQueriesAgreeWithTheReports pins the page's own queries to the
+// registry's reports on the sample estate: the burn chart's days add up to
+// the summary's month (as logged: a simulation grants other minutes), and
+// the last week of the named-CAL chart counts the named CALs idle-cals
+// lists, idle and not.
+func TestPageQueriesAgreeWithTheReports(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{dataRecon, dataMidMar, dataSim} {
+		t.Run(name, func(t *testing.T) {
+			db := openEstate(t, name)
+			p := DefaultParams()
+			sum, err := db.Run(ctx, "summary", p)
+			require.NoError(t, err)
+			days, err := db.runPageReport(ctx, capacityDaysReport, p)
+			require.NoError(t, err)
+			var minutes int64
+			for _, d := range records(days) {
+				minutes += d.int("minutes")
+			}
+			require.NotZero(t, minutes)
+			if db.Info().Mode == metering.Reconstruct.String() {
+				require.Equal(t, records(sum)[0].int("capacity_minutes"), minutes)
+			}
+
+			weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
+			require.NoError(t, err)
+			named, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays, CALType: "named"})
+			require.NoError(t, err)
+			var idle int64
+			for _, r := range records(named) {
+				if r["idle"] == true {
+					idle++
+				}
+			}
+			last := records(weeks)[len(weeks.Rows)-1]
+			require.Equal(t, int64(len(named.Rows)), last.int("holders"))
+			require.Equal(t, idle, last.int("idle"))
+			require.Equal(t, last.int("holders")-idle, last.int("active"))
+		})
 	}
 }
