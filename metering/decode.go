@@ -164,7 +164,12 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(rg.ints[c]), rg.rows)
 		}
 	}
+	rg.spellings = rg.spellings[:0]
+	spellings := false // whether some user of the row group has no spelling yet
 	for c := numInt64Columns; c < numColumns; c++ {
+		if (c == colAuthenticated || c == colIdentifying) && !spellings {
+			continue
+		}
 		s := &rg.strs[c-numInt64Columns]
 		if err := s.decode(chunks[leaves[c]]); err != nil {
 			return fmt.Errorf("%s: %w", datasetColumns[c], err)
@@ -172,8 +177,17 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 		if len(s.index) != rg.rows {
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
 		}
+		if d := dictionaryOf(c); d >= 0 {
+			in.internColumn(rg, c, d)
+		}
+		if c == colUser {
+			spellings = in.lacksSpelling(rg.ids[colUser-numInt64Columns])
+		}
 	}
-	in.intern(rg)
+	if spellings {
+		in.internSpellings(rg)
+	}
+	in.handOver(rg)
 	return nil
 }
 

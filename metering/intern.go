@@ -44,6 +44,7 @@ type interner struct {
 	dicts   [numDicts]*Dict
 	shipped [numDicts]int // names already handed over
 	display []string      // per user: the spelling kept (first in sort order)
+	looked  []bool        // per user: spellings read for a row group with the user
 	mapping []uint32      // one dictionary's ids
 	seen    []bool        // one spelling dictionary's entries already looked at
 }
@@ -58,40 +59,51 @@ func newInterner(dicts [numDicts]*Dict) *interner {
 	return in
 }
 
-func (in *interner) intern(rg *decodedRowGroup) {
-	for c := numInt64Columns; c < numColumns; c++ {
-		d := dictionaryOf(c)
-		if d < 0 {
-			continue
-		}
-		s, dict := &rg.strs[c-numInt64Columns], in.dicts[d]
-		in.mapping = in.mapping[:0]
-		for i := range s.ends {
-			in.mapping = append(in.mapping, dict.IDBytes(s.text(i)))
-		}
-		null := dict.ID("")
-		ids := rg.ids[c-numInt64Columns][:0]
-		for _, index := range s.index {
-			if index < 0 {
-				ids = append(ids, null)
-			} else {
-				ids = append(ids, in.mapping[index])
-			}
-		}
-		rg.ids[c-numInt64Columns] = ids
+// internColumn interns a decoded string column into dictionary d, each
+// dictionary entry once.
+func (in *interner) internColumn(rg *decodedRowGroup, c, d int) {
+	s, dict := &rg.strs[c-numInt64Columns], in.dicts[d]
+	in.mapping = in.mapping[:0]
+	for i := range s.ends {
+		in.mapping = append(in.mapping, dict.IDBytes(s.text(i)))
 	}
-	in.internSpellings(rg)
+	null := dict.ID("")
+	ids := rg.ids[c-numInt64Columns][:0]
+	for _, index := range s.index {
+		if index < 0 {
+			ids = append(ids, null)
+		} else {
+			ids = append(ids, in.mapping[index])
+		}
+	}
+	rg.ids[c-numInt64Columns] = ids
+}
+
+// handOver gives the row group the names interned since the previous one.
+func (in *interner) handOver(rg *decodedRowGroup) {
 	for d, dict := range in.dicts {
 		rg.names[d] = append(rg.names[d][:0], dict.names[in.shipped[d]:]...)
 		in.shipped[d] = dict.Len()
 	}
 }
 
+// lacksSpelling reports whether one of the users has not been looked up
+// yet: only then are a row group's spelling columns read, so a user's
+// spelling comes from the first row group the user appears in. (A user
+// keyed on a spelling has it in every row; an anonymous one in none.)
+func (in *interner) lacksSpelling(users []uint32) bool {
+	for _, u := range users {
+		if int(u) >= len(in.looked) || !in.looked[u] {
+			return true
+		}
+	}
+	return false
+}
+
 // internSpellings collects the spellings (Authenticated, else Identifying
 // User) that change what a user is displayed as; each dictionary entry is
 // looked at once per row group.
 func (in *interner) internSpellings(rg *decodedRowGroup) {
-	rg.spellings = rg.spellings[:0]
 	users := rg.ids[colUser-numInt64Columns]
 	authenticated, identifying := &rg.strs[colAuthenticated-numInt64Columns], &rg.strs[colIdentifying-numInt64Columns]
 	in.seen = slices.Grow(in.seen[:0], len(authenticated.ends)+len(identifying.ends))[:len(authenticated.ends)+len(identifying.ends)]
@@ -103,6 +115,10 @@ func (in *interner) internSpellings(rg *decodedRowGroup) {
 			column, entry = identifying, identifying.index[i]
 			seen = len(authenticated.ends) + int(entry)
 		}
+		for int(u) >= len(in.looked) {
+			in.looked = append(in.looked, false)
+		}
+		in.looked[u] = true
 		if entry < 0 || in.seen[seen] {
 			continue
 		}

@@ -116,15 +116,6 @@ func (d *Dicts) SetUserDisplay(user uint32, spelling string) {
 	}
 }
 
-// setUserDisplayBytes is SetUserDisplay for a byte slice, allocating only
-// when the spelling is kept.
-func (d *Dicts) setUserDisplayBytes(user uint32, spelling []byte) {
-	if int(user) < len(d.display) && d.display[user] != "" && string(spelling) >= d.display[user] {
-		return
-	}
-	d.SetUserDisplay(user, string(spelling))
-}
-
 // UserDisplay returns the logged spelling of user, or its key.
 func (d *Dicts) UserDisplay(user uint32) string {
 	if int(user) < len(d.display) && d.display[user] != "" {

@@ -15,7 +15,8 @@ package metering
 //   - a pointer field is an optional column, null where the figure is
 //     unknown (typically a pool size when no licence file was given);
 //   - user_key and document_key are the dataset's keys (lower-cased), user
-//     the spelling first seen in the logs for display.
+//     the logged spelling for display (Authenticated, else Identifying
+//     User; the first in sort order where the first sessions read differ).
 
 // State table file names under DIR/state.
 const (
