@@ -29,15 +29,21 @@ var htmlSource string
 
 var htmlTemplate = template.Must(template.New("html.tmpl").Parse(htmlSource))
 
-// Rows the page lists at most; the reports (CSV, JSON) carry them all.
+// How much the page shows: a list longer than its maximum ends with the
+// command that prints it whole.
 const (
-	topCount         = 10
-	maxAnomalyRows   = 200
-	capacityHistory  = 12 // months in the capacity bar chart
-	unknown          = "unknown"
+	topCount        = 10 // users and documents in the top tables
+	maxRevokeRows   = 500
+	maxAnomalyRows  = 200
+	capacityHistory = 12 // months in the capacity bar chart
+)
+
+// How the page writes times, and a figure no licence gives.
+const (
 	displayTime      = "2006-01-02 15:04"
 	displayDay       = "2 Jan"
 	displayMonthYear = "Jan 2006"
+	unknown          = "unknown"
 )
 
 // WriteHTML writes the HTML report of db's state to w: the summary,
@@ -62,16 +68,16 @@ func WriteHTML(ctx context.Context, w io.Writer, db *DB, p Params) error {
 
 // htmlPage is what html.tmpl renders.
 type htmlPage struct {
-	AsOf, Mode, License, Span string
-	IdleDays                  int
-	Facts                     []fact
-	CapacityMonth             string
-	Burn, Months, Named       *chart
-	Concurrency               []*chart // one per pool
-	Revoke                    listing
-	RevokeCounts              string // how many of each licence type
-	TopUsers, TopDocuments    []topRow
-	Anomalies                 listing
+	AsOf, Mode, License    string
+	IdleDays               int
+	Facts                  []fact
+	CapacityMonth          string
+	Burn, Months, Named    *chart
+	Concurrency            []*chart // one per pool
+	Revoke                 listing
+	RevokeCounts           string // how many of each licence type
+	TopUsers, TopDocuments []topRow
+	Anomalies              listing
 }
 
 // fact is one figure of the summary.
@@ -85,7 +91,8 @@ type fact struct {
 type listing struct {
 	Columns []listColumn
 	Rows    [][][]string
-	More    int // rows left out
+	More    int    // rows left out
+	Command string // the command that lists them all
 }
 
 type listColumn struct {
@@ -102,7 +109,7 @@ var keepColumns = []string{"kind", "cal_type", "server", "pool"}
 type topRow struct {
 	Name                     []string // in pieces
 	Minutes, Sessions, Share string
-	Percent                  float64 // 0–100, the bar's width
+	Bar                      float64 // the bar's length, 0–100: the top row's is 100
 }
 
 // pieces cuts s after every / \ _ and @: html.tmpl puts a <wbr> between
@@ -171,33 +178,24 @@ func known(v *int64) string {
 	return thousands(*v)
 }
 
+// buildPage runs the reports the page shows and lays them out.
 func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
-	run := func(name string, q Params) ([]record, error) {
-		t, err := db.Run(ctx, name, q)
-		if err != nil {
-			return nil, err
-		}
-		return records(t), nil
-	}
-	summaries, err := run("summary", p)
+	summary, err := db.Run(ctx, "summary", p)
 	if err != nil {
 		return nil, err
 	}
-	if len(summaries) != 1 {
-		return nil, fmt.Errorf("report summary: %d rows, want 1", len(summaries))
+	if len(summary.Rows) != 1 {
+		return nil, fmt.Errorf("report summary: %d rows, want 1", len(summary.Rows))
 	}
-	sum := summaries[0]
+	sum := records(summary)[0]
 	info := db.Info()
 	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode, IdleDays: p.IdleDays,
-		License: cmp.Or(filepath.Base(info.LicenseFile), "none"), CapacityMonth: sum.str("capacity_month")}
-	if info.LicenseFile == "" {
-		pg.License = "none (pool sizes unknown)"
-	}
-	if !sum.time("first_session").IsZero() {
-		pg.Span = sum.time("first_session").Format(displayTime) + " – " + sum.time("last_session").Format(displayTime) + " UTC"
+		License: "none (pool sizes unknown)", CapacityMonth: sum.str("capacity_month")}
+	if info.LicenseFile != "" {
+		pg.License = filepath.Base(info.LicenseFile)
 	}
 
-	months, err := run("capacity", Params{})
+	months, err := db.Run(ctx, "capacity", Params{})
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +204,7 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		return nil, err
 	}
 	pg.Burn = burnChart(pg.CapacityMonth, db.AsOf(), records(days), sum)
-	pg.Months = monthsChart(pg.CapacityMonth, months)
+	pg.Months = monthsChart(pg.CapacityMonth, records(months))
 
 	weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
 	if err != nil {
@@ -214,37 +212,39 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 	pg.Named = namedChart(records(weeks), p.IdleDays)
 
-	concurrency, err := run("concurrency", p)
+	concurrency, err := db.Run(ctx, "concurrency", p)
 	if err != nil {
 		return nil, err
 	}
-	pg.Concurrency = concurrencyCharts(concurrency)
+	pg.Concurrency = concurrencyCharts(records(concurrency))
 
 	idle, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays, OnlyIdle: true})
 	if err != nil {
 		return nil, err
 	}
-	pg.Revoke = list(idle, len(idle.Rows), "cal_type", "user", "document", "last_used", "idle_days", "sessions", "frees_at", "pool")
+	pg.Revoke = list(idle, maxRevokeRows, "qvmeter report idle-cals --only-idle",
+		"cal_type", "user", "document", "last_used", "idle_days", "sessions", "frees_at", "pool")
 	pg.RevokeCounts = countByType(records(idle))
 
 	for _, top := range []struct {
 		by   string
 		rows *[]topRow
 	}{{"user", &pg.TopUsers}, {"document", &pg.TopDocuments}} {
-		recs, err := run("capacity", Params{By: top.by, Month: pg.CapacityMonth})
+		t, err := db.Run(ctx, "capacity", Params{By: top.by, Month: pg.CapacityMonth})
 		if err != nil {
 			return nil, err
 		}
-		*top.rows = topRows(recs, top.by)
+		*top.rows = topRows(records(t), top.by)
 	}
 
 	anomalies, err := db.Run(ctx, "anomalies", p)
 	if err != nil {
 		return nil, err
 	}
-	pg.Anomalies = list(anomalies, maxAnomalyRows, "kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
+	pg.Anomalies = list(anomalies, maxAnomalyRows, "qvmeter report anomalies",
+		"kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
 
-	pg.Facts = facts(sum, concurrency, p.IdleDays)
+	pg.Facts = facts(sum, records(concurrency), p.IdleDays)
 	return pg, nil
 }
 
@@ -530,11 +530,12 @@ var pageColumns = map[string]listColumn{
 	}},
 }
 
-// list shows the named columns of t, at most limit rows. The pool column
-// is left out when every row is in the default pool.
-func list(t *Table, limit int, columns ...string) listing {
+// list shows the named columns of t, at most limit rows (command lists
+// them all). The pool column is left out when every row is in the default
+// pool.
+func list(t *Table, limit int, command string, columns ...string) listing {
 	recs := records(t)
-	var l listing
+	l := listing{Command: command}
 	for _, name := range columns {
 		if name == "pool" && !slices.ContainsFunc(recs, func(r record) bool { return r.str("pool") != "default" }) {
 			continue
@@ -594,12 +595,12 @@ func topRows(rows []record, by string) []topRow {
 	slices.SortFunc(totals, func(a, b *total) int {
 		return cmp.Or(cmp.Compare(b.minutes, a.minutes), cmp.Compare(a.name, b.name))
 	})
-	var out []topRow
 	totals = slices.DeleteFunc(totals, func(t *total) bool { return t.minutes == 0 })
+	var out []topRow
 	for _, t := range totals[:min(topCount, len(totals))] {
-		share := 100 * float64(t.minutes) / float64(max(all, 1))
+		share := 100 * float64(t.minutes) / float64(all)
 		out = append(out, topRow{Name: pieces(display(t.name)), Minutes: thousands(t.minutes), Sessions: thousands(t.sessions),
-			Share: strconv.FormatFloat(share, 'f', 1, 64) + "%", Percent: round1(share)})
+			Share: strconv.FormatFloat(share, 'f', 1, 64) + "%", Bar: round1(100 * float64(t.minutes) / float64(totals[0].minutes))})
 	}
 	return out
 }
