@@ -118,8 +118,8 @@ func (ds *Dataset) Replay(ctx context.Context, cfg Config) (*State, error) {
 	for range cap(free) {
 		free <- &decodedRowGroup{}
 	}
-	r := newRowGroupReplayer(e)
-	go ds.decode(ctx, newInterner(r.dicts()), decoded, free)
+	r := &rowGroupReplayer{e: e}
+	go ds.decode(ctx, newInterner(e), decoded, free)
 	var sorter endSorter
 	for rg := range decoded {
 		if rg.err != nil {

@@ -43,16 +43,19 @@ const (
 type decodedRowGroup struct {
 	rows int
 	ints [numInt64Columns][]int64
-	ids  [numColumns - numInt64Columns][]uint32 // per string column but the spellings
+	ids  [numColumns - numInt64Columns][]uint32 // scratch: per string column but the spellings
 	// names are the texts the decoder interned since the previous row
 	// group, per dictionary, for the engine to append to its own.
 	names [numDicts][]string
 	// spellings are user spellings not seen before (or earlier in sort
 	// order than the one seen), for Dicts.SetUserDisplay.
 	spellings []userSpelling
-	monthEnd  bool
-	err       error
-	strs      [numColumns - numInt64Columns]decodedStrings // scratch
+	// ordered are the sessions whose rules need time order, grouped the
+	// others, by user.
+	ordered, grouped []Session
+	monthEnd         bool
+	err              error
+	strs             [numColumns - numInt64Columns]decodedStrings // scratch
 }
 
 type userSpelling struct {
@@ -187,6 +190,7 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 	if spellings {
 		in.internSpellings(rg)
 	}
+	in.sessions(rg)
 	in.handOver(rg)
 	return nil
 }

@@ -99,14 +99,16 @@ const minTime = -1 << 62
 // month's budget ran out) depend on order; every other rule is a sum, a
 // minimum or a maximum, so those sessions may come in any order, interleaved
 // with the ordered ones. In simulate mode every session needs order.
-func (e *Engine) NeedsOrder(c parse.CALClass) bool {
-	return e.cfg.Mode == Simulate || c == parse.CALSession || c == parse.CALAnalyzerCapacity
+func (e *Engine) NeedsOrder(c parse.CALClass) bool { return needsOrder(e.cfg.Mode, c) }
+
+func needsOrder(m Mode, c parse.CALClass) bool {
+	return m == Simulate || c == parse.CALSession || c == parse.CALAnalyzerCapacity
 }
 
 // needsClient reports whether a session's client instance matters: to
 // session CALs, and in simulate mode to tell anonymous users.
-func (e *Engine) needsClient(c parse.CALClass) bool {
-	return e.cfg.Mode == Simulate || c == parse.CALSession
+func needsClient(m Mode, c parse.CALClass) bool {
+	return m == Simulate || c == parse.CALSession
 }
 
 // Add replays one session; see NeedsOrder for the order sessions must

@@ -1,8 +1,12 @@
 package metering
 
-import "slices"
+import (
+	"slices"
 
-// The dictionaries the dataset reader interns into, by index.
+	"github.com/qvmeter/qvmeter/parse"
+)
+
+// The engine's dictionaries the dataset reader interns into, by index.
 const (
 	dictUsers = iota
 	dictDocuments
@@ -10,8 +14,12 @@ const (
 	dictExeVersions
 	dictCALTexts
 	dictSourceFiles
-	dictTexts // client machines, client types and cal_class texts: the reader's own
+	dictClients
 	numDicts
+
+	// dictTexts is the reader's own dictionary of client machines, client
+	// types and cal_class texts, not handed over.
+	dictTexts = numDicts
 )
 
 // dictionaryOf is the dictionary a string column is interned in, -1 for the
@@ -41,21 +49,32 @@ func dictionaryOf(column int) int {
 // added, which the engine appends to its own dictionaries in the same
 // order, so that both assign the same ids without sharing memory.
 type interner struct {
-	dicts   [numDicts]*Dict
-	shipped [numDicts]int // names already handed over
-	display []string      // per user: the spelling kept (first in sort order)
-	looked  []bool        // per user: spellings read for a row group with the user
-	mapping []uint32      // one dictionary's ids
-	seen    []bool        // one spelling dictionary's entries already looked at
+	mode    Mode
+	dicts   [numDicts + 1]*Dict // the engine's (cloned), then dictTexts
+	shipped [numDicts]int       // names already handed over
+	display []string            // per user: the spelling kept (first in sort order)
+	looked  []bool              // per user: spellings read for a row group with the user
+	mapping []uint32            // one dictionary's ids
+	seen    []bool              // one spelling dictionary's entries already looked at
+	clients map[uint64]uint32   // machine text id << 32 | type text id → Clients id
+	// clientOf caches, per machine text id, 1 + the last client type text
+	// id seen with it and their Clients id: a machine rarely changes type.
+	clientOf []cachedClient
+	classOf  []int8    // per text id: its CAL class, -1 until looked up
+	session  Session   // the row being built (a field, not allocated per row)
+	byUser   []Session // scratch of groupByUser
 }
 
-// newInterner copies the dictionaries it interns into (dict* order).
-func newInterner(dicts [numDicts]*Dict) *interner {
-	in := &interner{}
-	for i, d := range dicts {
+type cachedClient struct{ clientType, id uint32 }
+
+// newInterner copies the engine's dictionaries it interns into.
+func newInterner(e *Engine) *interner {
+	in := &interner{mode: e.cfg.Mode, clients: map[uint64]uint32{}}
+	for i, d := range e.readerDicts() {
 		in.dicts[i] = d.clone()
 		in.shipped[i] = d.Len()
 	}
+	in.dicts[dictTexts] = newDict()
 	return in
 }
 
@@ -81,7 +100,7 @@ func (in *interner) internColumn(rg *decodedRowGroup, c, d int) {
 
 // handOver gives the row group the names interned since the previous one.
 func (in *interner) handOver(rg *decodedRowGroup) {
-	for d, dict := range in.dicts {
+	for d, dict := range in.dicts[:numDicts] {
 		rg.names[d] = append(rg.names[d][:0], dict.names[in.shipped[d]:]...)
 		in.shipped[d] = dict.Len()
 	}
@@ -132,4 +151,80 @@ func (in *interner) internSpellings(rg *decodedRowGroup) {
 			rg.spellings = append(rg.spellings, userSpelling{u, in.display[u]})
 		}
 	}
+}
+
+// sessions builds the row group's sessions: those whose rules need time
+// order in rg.ordered, the others grouped by user in rg.grouped.
+func (in *interner) sessions(rg *decodedRowGroup) {
+	ids := func(column int) []uint32 { return rg.ids[column-numInt64Columns] }
+	user, document, server, exe, calText, sourceFile := ids(colUser), ids(colDocument), ids(colServer), ids(colExeVersion), ids(colCALType), ids(colSourceFile)
+	machine, clientType, calClass := ids(colMachine), ids(colClientType), ids(colCALClass)
+	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
+	rg.ordered, rg.grouped = rg.ordered[:0], rg.grouped[:0]
+	for i := range rg.rows {
+		s := &in.session
+		*s = Session{Start: start[i], End: end[i], DurationMS: duration[i],
+			User: user[i], Document: document[i], Server: server[i],
+			ExeVersion: exe[i], CALText: calText[i], SourceFile: sourceFile[i], SourceLine: line[i],
+			CAL: in.calClass(calClass[i]), UsageCount: count[i]}
+		if needsClient(in.mode, s.CAL) {
+			s.Client = in.client(machine[i], clientType[i])
+		}
+		if needsOrder(in.mode, s.CAL) {
+			rg.ordered = append(rg.ordered, *s)
+		} else {
+			rg.grouped = append(rg.grouped, *s)
+		}
+	}
+	in.byUser, rg.grouped = groupByUser(rg.grouped, in.byUser, in.dicts[dictUsers].Len())
+}
+
+// calClass folds a cal_class text id, each text once.
+func (in *interner) calClass(text uint32) parse.CALClass {
+	for int(text) >= len(in.classOf) {
+		in.classOf = append(in.classOf, -1)
+	}
+	if in.classOf[text] < 0 {
+		in.classOf[text] = int8(calClassOf(in.dicts[dictTexts].Name(text)))
+	}
+	return parse.CALClass(in.classOf[text])
+}
+
+// groupByUser returns the sessions grouped by user (a counting sort into
+// out): the order-insensitive rules then touch each user's licences once
+// per row group rather than once per session, far fewer cache misses.
+func groupByUser(sessions, out []Session, users int) (spare, grouped []Session) {
+	starts := make([]int32, users+1)
+	for i := range sessions {
+		starts[sessions[i].User+1]++
+	}
+	for u := 1; u <= users; u++ {
+		starts[u] += starts[u-1]
+	}
+	out = slices.Grow(out[:0], len(sessions))[:len(sessions)]
+	for i := range sessions {
+		u := sessions[i].User
+		out[starts[u]] = sessions[i]
+		starts[u]++
+	}
+	return sessions, out
+}
+
+// client is the Clients id of a machine and client type.
+func (in *interner) client(machine, clientType uint32) uint32 {
+	if int(machine) < len(in.clientOf) && in.clientOf[machine].clientType == clientType+1 {
+		return in.clientOf[machine].id
+	}
+	key := uint64(machine)<<32 | uint64(clientType)
+	id, ok := in.clients[key]
+	if !ok {
+		texts := in.dicts[dictTexts]
+		id = in.dicts[dictClients].ID(ClientKey(texts.Name(machine), texts.Name(clientType)))
+		in.clients[key] = id
+	}
+	for int(machine) >= len(in.clientOf) {
+		in.clientOf = append(in.clientOf, cachedClient{})
+	}
+	in.clientOf[machine] = cachedClient{clientType + 1, id}
+	return id
 }
