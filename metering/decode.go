@@ -180,7 +180,7 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 		if len(s.index) != rg.rows {
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
 		}
-		if d := dictionaryOf(c); d >= 0 {
+		if d := dictionaryOf(c); d >= 0 && c != colMachine { // machines: on demand, see interner.machine
 			in.internColumn(rg, c, d)
 		}
 		if c == colUser {

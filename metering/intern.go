@@ -60,9 +60,12 @@ type interner struct {
 	// clientOf caches, per machine text id, 1 + the last client type text
 	// id seen with it and their Clients id: a machine rarely changes type.
 	clientOf []cachedClient
-	classOf  []int8    // per text id: its CAL class, -1 until looked up
-	session  Session   // the row being built (a field, not allocated per row)
-	byUser   []Session // scratch of groupByUser
+	classOf  []int8 // per text id: its CAL class, -1 until looked up
+	// machineIDs are, per machine dictionary entry of the row group, 1 + its
+	// text id, 0 until looked up.
+	machineIDs []uint32
+	session    Session   // the row being built (a field, not allocated per row)
+	byUser     []Session // scratch of groupByUser
 }
 
 type cachedClient struct{ clientType, id uint32 }
@@ -158,7 +161,10 @@ func (in *interner) internSpellings(rg *decodedRowGroup) {
 func (in *interner) sessions(rg *decodedRowGroup) {
 	ids := func(column int) []uint32 { return rg.ids[column-numInt64Columns] }
 	user, document, server, exe, calText, sourceFile := ids(colUser), ids(colDocument), ids(colServer), ids(colExeVersion), ids(colCALType), ids(colSourceFile)
-	machine, clientType, calClass := ids(colMachine), ids(colClientType), ids(colCALClass)
+	clientType, calClass := ids(colClientType), ids(colCALClass)
+	machines := &rg.strs[colMachine-numInt64Columns]
+	in.machineIDs = slices.Grow(in.machineIDs[:0], len(machines.ends))[:len(machines.ends)]
+	clear(in.machineIDs)
 	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
 	rg.ordered, rg.grouped = rg.ordered[:0], rg.grouped[:0]
 	for i := range rg.rows {
@@ -168,7 +174,7 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 			ExeVersion: exe[i], CALText: calText[i], SourceFile: sourceFile[i], SourceLine: line[i],
 			CAL: in.calClass(calClass[i]), UsageCount: count[i]}
 		if needsClient(in.mode, s.CAL) {
-			s.Client = in.client(machine[i], clientType[i])
+			s.Client = in.client(in.machine(machines, i), clientType[i])
 		}
 		if needsOrder(in.mode, s.CAL) {
 			rg.ordered = append(rg.ordered, *s)
@@ -208,6 +214,20 @@ func groupByUser(sessions, out []Session, users int) (spare, grouped []Session) 
 		starts[u]++
 	}
 	return sessions, out
+}
+
+// machine interns row i's client machine: only the rows that need a client
+// (session CALs, every row in simulate mode) pay for a lookup, once per
+// dictionary entry.
+func (in *interner) machine(machines *decodedStrings, i int) uint32 {
+	index := machines.index[i]
+	if index < 0 {
+		return in.dicts[dictTexts].ID("")
+	}
+	if in.machineIDs[index] == 0 {
+		in.machineIDs[index] = 1 + in.dicts[dictTexts].IDBytes(machines.text(int(index)))
+	}
+	return in.machineIDs[index] - 1
 }
 
 // client is the Clients id of a machine and client type.
