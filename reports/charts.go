@@ -88,15 +88,16 @@ func newChart(id, label, unit string, slots int, yMax float64) *chart {
 	return c
 }
 
-// niceStep is the smallest 1, 2, 2.5 or 5 × 10^k at least v (1 for v ≤ 1).
+// niceStep is the smallest whole 1, 2, 2.5 or 5 × 10^k at least v (1 for
+// v ≤ 1): every chart counts whole things.
 func niceStep(v float64) float64 {
 	if v <= 1 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*p >= v {
-			return m * p
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if step := m * p; step >= v && step == math.Trunc(step) {
+			return step
 		}
 	}
 	return 10 * p
