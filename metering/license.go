@@ -57,64 +57,64 @@ import (
 //	max_idle_named = 10          # more idle named CALs than this raises an alert
 //	idle_days = 30
 type License struct {
-	Servers     []string  `toml:"servers"`
-	Exclude     []string  `toml:"exclude"`
-	ConvertedAt time.Time `toml:"converted_at"`
-	CAL         *CALPools `toml:"cal"`
-	SLK         *SLKPools `toml:"slk"`
-	Policy      Policy    `toml:"policy"`
-	Alerts      Alerts    `toml:"alerts"`
-	Groups      []Group   `toml:"group"` // [[group]]: further licences in one file, each for its own servers
+	Servers     []string  `toml:"servers" json:"servers,omitempty"`
+	Exclude     []string  `toml:"exclude" json:"exclude,omitempty"`
+	ConvertedAt time.Time `toml:"converted_at" json:"converted_at,omitempty"`
+	CAL         *CALPools `toml:"cal" json:"cal,omitempty"`
+	SLK         *SLKPools `toml:"slk" json:"slk,omitempty"`
+	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
+	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
+	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
 }
 
 // Group is one more licence in the same file, shared by its servers.
 type Group struct {
-	Name    string    `toml:"name"`
-	Servers []string  `toml:"servers"`
-	CAL     *CALPools `toml:"cal"`
-	SLK     *SLKPools `toml:"slk"`
+	Name    string    `toml:"name" json:"name,omitempty"`
+	Servers []string  `toml:"servers" json:"servers,omitempty"`
+	CAL     *CALPools `toml:"cal" json:"cal,omitempty"`
+	SLK     *SLKPools `toml:"slk" json:"slk,omitempty"`
 }
 
 // CALPools are the CAL-era (LEF) pools.
 type CALPools struct {
-	Named         int           `toml:"named"`
-	NamedDynamic  bool          `toml:"named_dynamic"`
-	DocumentTotal int           `toml:"document_total"`
-	Documents     []DocumentCAL `toml:"documents"`
-	Session       int           `toml:"session"`
-	Usage         int           `toml:"usage"`
-	UsageRecharge string        `toml:"usage_recharge"` // "per-cal" (default) or "linear"
-	Quarantine    string        `toml:"quarantine"`     // "auto" (default) or a duration
+	Named         int           `toml:"named" json:"named,omitempty"`
+	NamedDynamic  bool          `toml:"named_dynamic" json:"named_dynamic,omitempty"`
+	DocumentTotal int           `toml:"document_total" json:"document_total,omitempty"`
+	Documents     []DocumentCAL `toml:"documents" json:"documents,omitempty"`
+	Session       int           `toml:"session" json:"session,omitempty"`
+	Usage         int           `toml:"usage" json:"usage,omitempty"`
+	UsageRecharge string        `toml:"usage_recharge" json:"usage_recharge,omitempty"` // "per-cal" (default) or "linear"
+	Quarantine    string        `toml:"quarantine" json:"quarantine,omitempty"`         // "auto" (default) or a duration
 }
 
 // DocumentCAL is one document's allocation of document CALs.
 type DocumentCAL struct {
-	Path      string `toml:"path"`
-	Allocated int    `toml:"allocated"`
-	Dynamic   bool   `toml:"dynamic"`
+	Path      string `toml:"path" json:"path,omitempty"`
+	Allocated int    `toml:"allocated" json:"allocated,omitempty"`
+	Dynamic   bool   `toml:"dynamic" json:"dynamic,omitempty"`
 }
 
 // SLKPools are the Signed License Key pools.
 type SLKPools struct {
-	Professional        int    `toml:"professional"`
-	ProfessionalDynamic bool   `toml:"professional_dynamic"`
-	Analyzer            int    `toml:"analyzer"`
-	AnalyzerDynamic     bool   `toml:"analyzer_dynamic"`
-	CapacityMinutes     int64  `toml:"capacity_minutes"`
-	Overage             string `toml:"overage"`    // "none" (default), "unlimited" or a ceiling in minutes
-	Quarantine          string `toml:"quarantine"` // default "7d"
+	Professional        int    `toml:"professional" json:"professional,omitempty"`
+	ProfessionalDynamic bool   `toml:"professional_dynamic" json:"professional_dynamic,omitempty"`
+	Analyzer            int    `toml:"analyzer" json:"analyzer,omitempty"`
+	AnalyzerDynamic     bool   `toml:"analyzer_dynamic" json:"analyzer_dynamic,omitempty"`
+	CapacityMinutes     int64  `toml:"capacity_minutes" json:"capacity_minutes,omitempty"`
+	Overage             string `toml:"overage" json:"overage,omitempty"`       // "none" (default), "unlimited" or a ceiling in minutes
+	Quarantine          string `toml:"quarantine" json:"quarantine,omitempty"` // default "7d"
 }
 
 // Policy is what simulate mode applies on top of the server's rules.
 type Policy struct {
-	RevokeIdleDays int `toml:"revoke_idle_days"` // 0: never revoke
+	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"` // 0: never revoke
 }
 
 // Alerts are the conditions that make `qvmeter run` exit with code 3.
 type Alerts struct {
-	CapacityForecastOverBudget bool `toml:"capacity_forecast_over_budget"`
-	MaxIdleNamed               *int `toml:"max_idle_named"`
-	IdleDays                   int  `toml:"idle_days"` // default 30
+	CapacityForecastOverBudget bool `toml:"capacity_forecast_over_budget" json:"capacity_forecast_over_budget,omitempty"`
+	MaxIdleNamed               *int `toml:"max_idle_named" json:"max_idle_named,omitempty"`
+	IdleDays                   int  `toml:"idle_days" json:"idle_days,omitempty"` // default 30
 }
 
 // Defaults the spec gives for what a licence file leaves out.

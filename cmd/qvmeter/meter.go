@@ -77,6 +77,13 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *licensePath != "" {
+		// Absolute, so that a report started from another folder can meter
+		// again with the same licence.
+		if *licensePath, err = filepath.Abs(*licensePath); err != nil {
+			return err
+		}
+	}
 	st.Info.LicenseFile, st.Info.LicenseSHA256, st.Info.ComputedBy = *licensePath, licenseSum, version()
 	if err := metering.WriteState(*dataDir, st); err != nil {
 		return fmt.Errorf("writing the state: %w", err)
