@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/stretchr/testify/require"
+)
+
+const estate = "../../fixtures/estate"
+
+// runQV runs qvmeter in-process and returns its exit code and output.
+func runQV(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// estateLogs copies the sample estate's logs whose date is before the
+// given one into a new folder, as a server's log folder looked that night.
+func estateLogs(t *testing.T, dir, before string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(estate, "Sessions_*.log"))
+	require.NoError(t, err)
+	for _, f := range files {
+		date := strings.TrimSuffix(f[strings.LastIndexByte(f, '_')+1:], ".log")
+		if date >= before {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644))
+	}
+}
+
+func storedRows(t *testing.T, data string) int64 {
+	t.Helper()
+	cat, err := ingest.LoadCatalog(data)
+	require.NoError(t, err)
+	var rows int64
+	for _, f := range cat.Files {
+		if f.Kind == "sessions" {
+			rows += f.Rows
+		}
+	}
+	return rows
+}
+
+// A second nightly run over grown logs stores only the new sessions and
+// writes a new dated report folder beside the first.
+func TestRunNextDayAddsOnlyNewSessions(t *testing.T) {
+	logs, data := t.TempDir(), t.TempDir()
+	license := filepath.Join(estate, "license.toml")
+	estateLogs(t, logs, "2024-03-10")
+	// That night the servers were still writing 10 March: half of each
+	// file, cut in the middle of a line.
+	today, err := filepath.Glob(filepath.Join(estate, "Sessions_*_2024-03-10.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, today)
+	for _, f := range today {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(logs, filepath.Base(f)), data[:len(data)/2], 0o644))
+	}
+	code, stdout, stderr := runQV(t, "run", "--data", data, "--license", license, "--as-of", "2024-03-10", logs)
+	require.Equal(t, 0, code, stderr)
+	first := storedRows(t, data)
+	require.FileExists(t, filepath.Join(data, "reports", "2024-03-10", "index.html"))
+	require.Equal(t, filepath.Join(data, "reports", "2024-03-10", "index.html"), strings.TrimSpace(stdout))
+	for _, step := range []string{"ingest", "meter", "report"} {
+		require.Contains(t, stderr, step+" ")
+	}
+
+	estateLogs(t, logs, "2024-03-11")
+	code, _, stderr = runQV(t, "run", "--data", data, "--license", license, "--as-of", "2024-03-11", logs)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, fmt.Sprintf("%d grown", len(today)))
+	second := storedRows(t, data)
+
+	whole := t.TempDir()
+	code, _, stderr = runQV(t, "ingest", "--data", whole, logs)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, storedRows(t, whole), second, "the two runs stored what one run over all logs stores")
+	require.Greater(t, second, first)
+
+	dirs, err := os.ReadDir(filepath.Join(data, "reports"))
+	require.NoError(t, err)
+	var names []string
+	for _, d := range dirs {
+		names = append(names, d.Name())
+	}
+	sort.Strings(names)
+	require.Equal(t, []string{"2024-03-10", "2024-03-11"}, names)
+	for _, report := range runReports {
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".csv"))
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".json"))
+	}
+	var summary []map[string]any
+	raw, err := os.ReadFile(filepath.Join(data, "reports", "2024-03-11", "summary.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &summary))
+	require.EqualValues(t, second, summary[0]["sessions"])
+}
+
+// The exit codes the scheduler alerts on.
+func TestRunExitCodes(t *testing.T) {
+	license := filepath.Join(estate, "license.toml")
+	licenseText, err := os.ReadFile(license)
+	require.NoError(t, err)
+	alerting := filepath.Join(t.TempDir(), "license.toml")
+	require.NoError(t, os.WriteFile(alerting, bytes.Replace(licenseText, []byte("[alerts]"), []byte("[alerts]\n  max_idle_named = 5"), 1), 0o644))
+	broken := filepath.Join(t.TempDir(), "license.toml")
+	require.NoError(t, os.WriteFile(broken, []byte("[cal]\nnamed = \"many\"\n"), 0o644))
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"all well", []string{"--license", license}, 0, ""},
+		{"too many rejects: 2, reports still written", []string{"--license", license, "--max-reject-ratio", "0"}, 2, "rejected"},
+		{"an alert of the licence: 3", []string{"--license", alerting}, 3, "named CALs have been idle"},
+		{"a broken licence: 1", []string{"--license", broken}, 1, "license.toml:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := t.TempDir()
+			args := append(append([]string{"run", "--quiet", "--data", data, "--as-of", "2024-04-01"}, tt.args...), estate)
+			code, _, stderr := runQV(t, args...)
+			require.Equal(t, tt.code, code, stderr)
+			require.Contains(t, stderr, tt.stderr)
+			if tt.code == 0 || tt.code == 2 || tt.code == 3 {
+				require.FileExists(t, filepath.Join(data, "reports", "2024-04-01", "index.html"))
+			}
+		})
+	}
+}
