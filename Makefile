@@ -15,8 +15,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/qvmeter
 
+# Test artifacts (the browser test's screenshot of index.html) are kept in
+# test-output/.
 test:
-	$(GO) test -count=1 ./...
+	mkdir -p test-output
+	$(GO) test -count=1 -artifacts -outputdir $(CURDIR)/test-output ./...
 
 # Benchmarks on generated logs (written to $(BENCHDIR), not committed).
 bench: build
@@ -39,4 +42,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin $(DATA) $(BENCHDIR)
+	rm -rf bin $(DATA) $(BENCHDIR) test-output

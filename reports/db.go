@@ -231,6 +231,11 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 	if !ok {
 		return nil, fmt.Errorf("no report %q (reports: %s)", name, strings.Join(Names(), ", "))
 	}
+	return db.run(ctx, r, p)
+}
+
+// run runs a report, registered or one of the page's own (pagequeries.go).
+func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
 	query, args, err := r.build(p)
 	if err != nil {
 		return nil, err
@@ -239,7 +244,7 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 	defer db.mu.Unlock()
 	rows, err := db.conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", name, err)
+		return nil, fmt.Errorf("report %s: %w", r.Name, err)
 	}
 	defer rows.Close()
 	return scanTable(rows, r)

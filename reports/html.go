@@ -199,14 +199,14 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	days, err := db.runPageReport(ctx, capacityDaysReport, p)
+	days, err := db.run(ctx, capacityDaysReport, p)
 	if err != nil {
 		return nil, err
 	}
 	pg.Burn = burnChart(pg.CapacityMonth, db.AsOf(), records(days), sum)
 	pg.Months = monthsChart(pg.CapacityMonth, records(months))
 
-	weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
+	weeks, err := db.run(ctx, namedWeeksReport, p)
 	if err != nil {
 		return nil, err
 	}

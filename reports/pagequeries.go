@@ -6,7 +6,6 @@ package reports
 // command line's contract and can change with the page.
 
 import (
-	"context"
 	"fmt"
 )
 
@@ -68,21 +67,4 @@ FROM held ASOF LEFT JOIN uses u
   ON u.pool = held.pool AND u.user_key = held.user_key AND u.first_used = held.first_used AND u.used <= held.week_end
 GROUP BY held.week ORDER BY held.week`, b.bind(p.IdleDays)), b.args, nil
 	},
-}
-
-// runPageReport runs one of the page's own reports as Run runs one of the
-// registry.
-func (db *DB) runPageReport(ctx context.Context, r *Report, p Params) (*Table, error) {
-	query, args, err := r.build(p)
-	if err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	rows, err := db.conn.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", r.Name, err)
-	}
-	defer rows.Close()
-	return scanTable(rows, r)
 }
