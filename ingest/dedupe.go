@@ -23,13 +23,13 @@ import (
 func sessionKeys(rec arrow.Record, keys []uint64, scratch []byte) ([]uint64, []byte) {
 	keys = keys[:0]
 	ids := rec.Column(parse.ColSessionID).(*array.String)
-	server := rec.Column(parse.ColServer).(*array.Dictionary)
+	server := rec.Column(parse.ColServer)
 	started := rec.Column(parse.ColServerStarted).(*array.Timestamp)
 	start := rec.Column(parse.ColSessionStart).(*array.Timestamp).TimestampValues()
 	end := rec.Column(parse.ColSessionEnd).(*array.Timestamp).TimestampValues()
-	client := rec.Column(parse.ColClientMachineID).(*array.Dictionary)
-	doc := rec.Column(parse.ColDocumentKey).(*array.Dictionary)
-	user := rec.Column(parse.ColUserKey).(*array.Dictionary)
+	client := rec.Column(parse.ColClientMachineID)
+	doc := rec.Column(parse.ColDocumentKey)
+	user := rec.Column(parse.ColUserKey)
 	for row := 0; row < int(rec.NumRows()); row++ {
 		if ids.IsValid(row) && ids.Value(row) != "" {
 			scratch = append(scratch[:0], "id\x00"...)
@@ -38,7 +38,7 @@ func sessionKeys(rec arrow.Record, keys []uint64, scratch []byte) ([]uint64, []b
 			continue
 		}
 		scratch = append(scratch[:0], "row\x00"...)
-		scratch = appendDictValue(scratch, server, row)
+		scratch = appendField(scratch, server, row)
 		var startedMS int64 = -1 << 63
 		if started.IsValid(row) {
 			startedMS = int64(started.Value(row))
@@ -46,21 +46,21 @@ func sessionKeys(rec arrow.Record, keys []uint64, scratch []byte) ([]uint64, []b
 		scratch = binary.LittleEndian.AppendUint64(scratch, uint64(startedMS))
 		scratch = binary.LittleEndian.AppendUint64(scratch, uint64(start[row]))
 		scratch = binary.LittleEndian.AppendUint64(scratch, uint64(end[row]))
-		scratch = appendDictValue(scratch, client, row)
-		scratch = appendDictValue(scratch, doc, row)
-		scratch = appendDictValue(scratch, user, row)
+		scratch = appendField(scratch, client, row)
+		scratch = appendField(scratch, doc, row)
+		scratch = appendField(scratch, user, row)
 		keys = append(keys, xxh3.Hash(scratch))
 	}
 	return keys, scratch
 }
 
-// appendDictValue appends a dictionary value and a separator (0 for null).
-func appendDictValue(dst []byte, col *array.Dictionary, row int) []byte {
+// appendField appends a string value and a separator that tells null (0)
+// from empty (0 1).
+func appendField(dst []byte, col arrow.Array, row int) []byte {
 	if col.IsNull(row) {
 		return append(dst, 0)
 	}
-	dict := col.Dictionary().(*array.String)
-	dst = append(dst, dict.Value(col.GetValueIndex(row))...)
+	dst = append(dst, parse.StringAt(col, row)...)
 	return append(dst, 0, 1)
 }
 

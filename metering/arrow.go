@@ -19,26 +19,12 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 	if !rec.Schema().Equal(parse.Schema) {
 		return out, fmt.Errorf("record schema is not parse.Schema")
 	}
-	texts := func(col int) ([]string, error) {
-		d, ok := rec.Column(col).(*array.Dictionary)
-		if !ok {
-			return nil, fmt.Errorf("column %s is not dictionary-encoded", parse.Schema.Field(col).Name)
-		}
-		dict := d.Dictionary().(*array.String)
-		values := make([]string, d.Len())
-		for i := range values {
-			if d.IsValid(i) {
-				values[i] = dict.Value(d.GetValueIndex(i))
-			}
-		}
-		return values, nil
-	}
 	var columns [parse.NumColumns][]string
 	for _, col := range []int{parse.ColUserKey, parse.ColDocumentKey, parse.ColServer, parse.ColClientMachineID, parse.ColClientType,
 		parse.ColExeVersion, parse.ColCALType, parse.ColCALClass, parse.ColSourceFile, parse.ColAuthenticatedUser, parse.ColIdentifyingUser} {
-		var err error
-		if columns[col], err = texts(col); err != nil {
-			return out, err
+		columns[col] = make([]string, rec.NumRows())
+		for i := range columns[col] {
+			columns[col][i] = parse.StringAt(rec.Column(col), i)
 		}
 	}
 	times := func(col int) *array.Timestamp { return rec.Column(col).(*array.Timestamp) }

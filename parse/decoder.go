@@ -113,7 +113,7 @@ type Decoder struct {
 	dicts   [NumColumns]*dictColumn
 
 	// Per-batch memos from a source dictionary index to a derived value.
-	userKeyOf   [3][]int32 // by authenticated user, identifying user, client id
+	userKeyOf   [2][]int32 // by authenticated user, identifying user
 	docKeyOf    []int32
 	calClassOf  []int8
 	exitClassOf []int8
@@ -480,7 +480,7 @@ func (d *Decoder) durationMS(b []byte, end, start int64) int64 {
 // userKey is the first non-empty of Authenticated User and Identifying User,
 // lower-cased; for anonymous sessions the Client Machine Identification.
 func (d *Decoder) userKey(l *layout, fields [][]byte, row int) int32 {
-	for i, logIndex := range [3]int{logAuthUser, logIdentUser, logClientID} {
+	for i, logIndex := range [2]int{logAuthUser, logIdentUser} {
 		pos := l.pos[logIndex]
 		if pos < 0 || len(fields[pos]) == 0 {
 			continue
@@ -488,7 +488,12 @@ func (d *Decoder) userKey(l *layout, fields [][]byte, row int) int32 {
 		src := d.dicts[logColumns[logIndex].col]
 		return d.derivedKey(&d.userKeyOf[i], src, src.indices[row], foldUser)
 	}
-	return d.dicts[ColUserKey].intern(nil)
+	var client []byte
+	if pos := l.pos[logClientID]; pos >= 0 {
+		client = fields[pos]
+	}
+	d.scratch = foldUser(d.scratch[:0], client)
+	return d.dicts[ColUserKey].intern(d.scratch)
 }
 
 // documentKey is the document path with '\' turned into '/', lower-cased.
