@@ -71,18 +71,7 @@ func run(t *testing.T, data string, paths ...string) *ingest.Summary {
 // catalog lists them.
 func readDataset(t *testing.T, dir string) []ingest.SessionRow {
 	t.Helper()
-	cat, err := ingest.LoadCatalog(dir)
-	require.NoError(t, err)
-	var rows []ingest.SessionRow
-	for _, f := range cat.Files {
-		if f.Kind != ingest.KindSession {
-			continue
-		}
-		part, err := parquet.ReadFile[ingest.SessionRow](filepath.Join(dir, f.Path))
-		require.NoError(t, err)
-		require.Len(t, part, int(f.Rows))
-		rows = append(rows, part...)
-	}
+	rows := readCommitted[ingest.SessionRow](t, dir, ingest.KindSession)
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if a.SourceFile != b.SourceFile {
@@ -95,15 +84,23 @@ func readDataset(t *testing.T, dir string) []ingest.SessionRow {
 
 func readRejects(t *testing.T, dir string) []ingest.RejectRow {
 	t.Helper()
+	return readCommitted[ingest.RejectRow](t, dir, ingest.KindReject)
+}
+
+// readCommitted reads the rows of every committed file of one kind.
+func readCommitted[T any](t *testing.T, dir, kind string) []T {
+	t.Helper()
 	cat, err := ingest.LoadCatalog(dir)
 	require.NoError(t, err)
-	var rows []ingest.RejectRow
+	var rows []T
 	for _, f := range cat.Files {
-		if f.Kind == ingest.KindReject {
-			part, err := parquet.ReadFile[ingest.RejectRow](filepath.Join(dir, f.Path))
-			require.NoError(t, err)
-			rows = append(rows, part...)
+		if f.Kind != kind {
+			continue
 		}
+		part, err := parquet.ReadFile[T](filepath.Join(dir, f.Path))
+		require.NoError(t, err)
+		require.Len(t, part, int(f.Rows))
+		rows = append(rows, part...)
 	}
 	return rows
 }

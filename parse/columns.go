@@ -107,53 +107,35 @@ func makeArray(data arrow.ArrayData) arrow.Array {
 	return array.MakeFromData(data)
 }
 
-// int64Column holds counters, times (ms since the epoch) and durations.
-type int64Column struct {
-	vals []int64
+// fixedColumn holds 8-byte values: counters, times (ms since the epoch)
+// and durations as int64, CPU seconds as float64.
+type fixedColumn[T int64 | float64] struct {
+	vals []T
 	validity
 }
 
-func (c *int64Column) reset(pool *bufferPool, capacity int) {
-	c.vals = arrow.Int64Traits.CastFromBytes(pool.Allocate(capacity * 8))
+type (
+	int64Column   = fixedColumn[int64]
+	float64Column = fixedColumn[float64]
+)
+
+func (c *fixedColumn[T]) reset(pool *bufferPool, capacity int) {
+	c.vals = arrow.GetData[T](pool.Allocate(capacity * 8))
 	c.validity.reset(pool, capacity)
 }
 
-func (c *int64Column) grow(pool *bufferPool, capacity int) {
-	c.vals = arrow.Int64Traits.CastFromBytes(pool.Reallocate(capacity*8, arrow.Int64Traits.CastToBytes(c.vals)))
+func (c *fixedColumn[T]) grow(pool *bufferPool, capacity int) {
+	c.vals = arrow.GetData[T](pool.Reallocate(capacity*8, arrow.GetBytes(c.vals)))
 	c.validity.grow(pool, capacity)
 }
 
-func (c *int64Column) put(row int, v int64) {
+func (c *fixedColumn[T]) put(row int, v T) {
 	c.vals[row] = v
 	c.set(row)
 }
 
-func (c *int64Column) array(pool *bufferPool, typ arrow.DataType, rows int) arrow.Array {
-	return makeArray(newData(typ, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Int64Traits.CastToBytes(c.vals))}, c.nulls))
-}
-
-type float64Column struct {
-	vals []float64
-	validity
-}
-
-func (c *float64Column) reset(pool *bufferPool, capacity int) {
-	c.vals = arrow.Float64Traits.CastFromBytes(pool.Allocate(capacity * 8))
-	c.validity.reset(pool, capacity)
-}
-
-func (c *float64Column) grow(pool *bufferPool, capacity int) {
-	c.vals = arrow.Float64Traits.CastFromBytes(pool.Reallocate(capacity*8, arrow.Float64Traits.CastToBytes(c.vals)))
-	c.validity.grow(pool, capacity)
-}
-
-func (c *float64Column) put(row int, v float64) {
-	c.vals[row] = v
-	c.set(row)
-}
-
-func (c *float64Column) array(pool *bufferPool, rows int) arrow.Array {
-	return makeArray(newData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Float64Traits.CastToBytes(c.vals))}, c.nulls))
+func (c *fixedColumn[T]) array(pool *bufferPool, typ arrow.DataType, rows int) arrow.Array {
+	return makeArray(newData(typ, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.GetBytes(c.vals))}, c.nulls))
 }
 
 // stringValues is an Arrow string array under construction: offsets into one

@@ -654,7 +654,7 @@ func (d *Decoder) finishBatch() arrow.Record {
 		case d.strings[i] != nil:
 			cols[i] = d.strings[i].array(&d.pool)
 		case d.floats[i] != nil:
-			cols[i] = d.floats[i].array(&d.pool, d.rows)
+			cols[i] = d.floats[i].array(&d.pool, f.Type, d.rows)
 		default:
 			cols[i] = d.ints[i].array(&d.pool, f.Type, d.rows)
 		}

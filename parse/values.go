@@ -17,43 +17,38 @@ const (
 	timeLegacy                  // 2006-01-02 15:04:05, seen in older logs
 )
 
+// Where the year, month, day, hour, minute and second start in each form.
+var (
+	compactAt = [6]int{0, 4, 6, 9, 11, 13}
+	legacyAt  = [6]int{0, 5, 8, 11, 14, 17}
+)
+
 // parseTime reads a session-log time and returns milliseconds since the Unix
 // epoch. Accepted: the compact form YYYYMMDDThhmmss[.fff][±hhmm|±hh:mm|Z]
 // and the legacy form YYYY-MM-DD[ T]hh:mm:ss[.fff][offset]. A time without
 // an offset is in loc (UTC when loc is nil).
 func parseTime(b []byte, loc *time.Location) (ms int64, form timeForm, ok bool) {
-	var year, month, day, hour, min, sec int
-	var rest []byte
+	var at *[6]int
 	switch {
 	case len(b) >= 15 && b[8] == 'T':
-		var ok1, ok2, ok3, ok4, ok5, ok6 bool
-		year, ok1 = digits(b[0:4])
-		month, ok2 = digits(b[4:6])
-		day, ok3 = digits(b[6:8])
-		hour, ok4 = digits(b[9:11])
-		min, ok5 = digits(b[11:13])
-		sec, ok6 = digits(b[13:15])
-		if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-			return 0, 0, false
-		}
-		rest = b[15:]
-		form = timeCompact
+		at, form = &compactAt, timeCompact
 	case len(b) >= 19 && b[4] == '-' && b[7] == '-' && (b[10] == ' ' || b[10] == 'T') && b[13] == ':' && b[16] == ':':
-		var ok1, ok2, ok3, ok4, ok5, ok6 bool
-		year, ok1 = digits(b[0:4])
-		month, ok2 = digits(b[5:7])
-		day, ok3 = digits(b[8:10])
-		hour, ok4 = digits(b[11:13])
-		min, ok5 = digits(b[14:16])
-		sec, ok6 = digits(b[17:19])
-		if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-			return 0, 0, false
-		}
-		rest = b[19:]
-		form = timeLegacy
+		at, form = &legacyAt, timeLegacy
 	default:
 		return 0, 0, false
 	}
+	var v [6]int // year, month, day, hour, minute, second
+	for i, pos := range at {
+		width := 2
+		if i == 0 {
+			width = 4
+		}
+		if v[i], ok = digits(b[pos : pos+width]); !ok {
+			return 0, 0, false
+		}
+	}
+	year, month, day, hour, min, sec := v[0], v[1], v[2], v[3], v[4], v[5]
+	rest := b[at[5]+2:]
 	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 60 {
 		return 0, 0, false
 	}
