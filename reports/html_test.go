@@ -292,7 +292,7 @@ func TestPageQueriesAgreeWithTheReports(t *testing.T) {
 			p := DefaultParams()
 			sum, err := db.Run(ctx, "summary", p)
 			require.NoError(t, err)
-			days, err := db.runPageReport(ctx, capacityDaysReport, p)
+			days, err := db.run(ctx, capacityDaysReport, p)
 			require.NoError(t, err)
 			var minutes int64
 			for _, d := range records(days) {
@@ -303,7 +303,7 @@ func TestPageQueriesAgreeWithTheReports(t *testing.T) {
 				require.Equal(t, records(sum)[0].int("capacity_minutes"), minutes)
 			}
 
-			weeks, err := db.runPageReport(ctx, namedWeeksReport, p)
+			weeks, err := db.run(ctx, namedWeeksReport, p)
 			require.NoError(t, err)
 			named, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays, CALType: "named"})
 			require.NoError(t, err)
