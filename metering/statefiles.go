@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,36 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/qvmeter/qvmeter/ingest"
 )
+
+// Provenance is what state.json records about where a state came from,
+// beside the dataset version and the as-of time the replay records itself.
+type Provenance struct {
+	LicenseFile   string // made absolute, so a later recompute from any folder finds it
+	LicenseSHA256 string
+	ComputedBy    string // the qvmeter version
+}
+
+// ReplayInto replays the dataset with cfg, records p in the state's info and
+// replaces dataDir's state with the result (see WriteState). It is what
+// qvmeter meter and a report that finds the state stale both do.
+func (ds *Dataset) ReplayInto(ctx context.Context, dataDir string, cfg Config, p Provenance) (*State, error) {
+	if p.LicenseFile != "" {
+		abs, err := filepath.Abs(p.LicenseFile)
+		if err != nil {
+			return nil, err
+		}
+		p.LicenseFile = abs
+	}
+	st, err := ds.Replay(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	st.Info.LicenseFile, st.Info.LicenseSHA256, st.Info.ComputedBy = p.LicenseFile, p.LicenseSHA256, p.ComputedBy
+	if err := WriteState(dataDir, st); err != nil {
+		return nil, fmt.Errorf("writing the state: %w", err)
+	}
+	return st, nil
+}
 
 // WriteState writes the state tables and state.json as DIR/state, replacing
 // the previous state as a whole: the new tables are written to a hidden

@@ -66,9 +66,6 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 	var licenseErr error
 	if license != "" {
 		lic, licenseSum, licenseErr = metering.LoadLicense(license)
-		if licenseErr == nil {
-			license, licenseErr = filepath.Abs(license)
-		}
 	}
 	if licenseErr != nil && opts.License != "" {
 		return nil, false, licenseErr
@@ -94,13 +91,9 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 	if info != nil && info.Mode == metering.Simulate.String() && lic != nil {
 		cfg.Mode = metering.Simulate
 	}
-	st, err := ds.Replay(ctx, cfg)
+	st, err := ds.ReplayInto(ctx, dataDir, cfg, metering.Provenance{LicenseFile: license, LicenseSHA256: licenseSum, ComputedBy: opts.ComputedBy})
 	if err != nil {
 		return nil, false, err
-	}
-	st.Info.LicenseFile, st.Info.LicenseSHA256, st.Info.ComputedBy = license, licenseSum, opts.ComputedBy
-	if err := metering.WriteState(dataDir, st); err != nil {
-		return nil, false, fmt.Errorf("writing the state: %w", err)
 	}
 	return &st.Info, true, nil
 }

@@ -73,20 +73,9 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	started := time.Now()
-	st, err := ds.Replay(ctx, cfg)
+	st, err := ds.ReplayInto(ctx, *dataDir, cfg, metering.Provenance{LicenseFile: *licensePath, LicenseSHA256: licenseSum, ComputedBy: version()})
 	if err != nil {
 		return err
-	}
-	if *licensePath != "" {
-		// Absolute, so that a report started from another folder can meter
-		// again with the same licence.
-		if *licensePath, err = filepath.Abs(*licensePath); err != nil {
-			return err
-		}
-	}
-	st.Info.LicenseFile, st.Info.LicenseSHA256, st.Info.ComputedBy = *licensePath, licenseSum, version()
-	if err := metering.WriteState(*dataDir, st); err != nil {
-		return fmt.Errorf("writing the state: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "%s as of %s: %d sessions replayed in %s (%d excluded, %d after as-of)\n",
 		st.Info.Mode, st.Info.AsOf, st.Info.Sessions, time.Since(started).Round(time.Millisecond), st.Info.Excluded, st.Info.Later)
