@@ -91,12 +91,17 @@ func commit(dir string, cat *Catalog, newFiles []DataFile) error {
 		err = writeFileAtomic(filepath.Join(dir, CatalogFile), data)
 	}
 	if err != nil {
-		for _, f := range newFiles {
-			os.Remove(tempName(filepath.Join(dir, filepath.FromSlash(f.Path))))
-		}
+		removeTemps(dir, newFiles)
 		return err
 	}
 	return finishRenames(dir, newFiles)
+}
+
+// removeTemps removes the temporary files of data files never committed.
+func removeTemps(dir string, files []DataFile) {
+	for _, f := range files {
+		os.Remove(tempName(filepath.Join(dir, filepath.FromSlash(f.Path))))
+	}
 }
 
 // recoverDataset brings the data folder in line with its catalog after a

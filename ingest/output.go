@@ -57,9 +57,7 @@ func (o *output) finish() ([]DataFile, error) {
 
 // abort removes every file of the run.
 func (o *output) abort() {
-	for _, f := range o.files {
-		os.Remove(tempName(filepath.Join(o.dir, filepath.FromSlash(f.Path))))
-	}
+	removeTemps(o.dir, o.files)
 	o.files = nil
 }
 

@@ -486,7 +486,7 @@ func (d *Decoder) userKey(l *layout, fields [][]byte, row int) int32 {
 			continue
 		}
 		src := d.dicts[logColumns[logIndex].col]
-		return d.derivedKey(&d.userKeyOf[i], src, src.indices[row], foldUser)
+		return d.derivedKeyInto(d.dicts[ColUserKey], &d.userKeyOf[i], src, src.indices[row], foldUser)
 	}
 	var client []byte
 	if pos := l.pos[logClientID]; pos >= 0 {
@@ -503,10 +503,6 @@ func (d *Decoder) documentKey(l *layout, row int) int32 {
 	}
 	src := d.dicts[ColDocument]
 	return d.derivedKeyInto(d.dicts[ColDocumentKey], &d.docKeyOf, src, src.indices[row], foldDocument)
-}
-
-func (d *Decoder) derivedKey(memo *[]int32, src *dictColumn, idx int32, fold func(dst, src []byte) []byte) int32 {
-	return d.derivedKeyInto(d.dicts[ColUserKey], memo, src, idx, fold)
 }
 
 // derivedKeyInto interns fold(value) of a source dictionary entry into the
