@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // State is what a replay rebuilt: the rows of every state table.
 type State struct {
-	Info        StateInfo
+	Info        dataset.StateInfo
 	Holders     []HolderRow
 	Capacity    []CapacityRow
 	Months      []MonthRow
@@ -23,7 +25,7 @@ type State struct {
 // state as of the configured time. The engine is spent afterwards.
 func (e *Engine) Finish() *State {
 	e.releaseUntil(1<<62 - 1)
-	st := &State{Info: StateInfo{Mode: e.cfg.Mode.String(), AsOf: e.cfg.AsOf.UTC().Format(time.RFC3339),
+	st := &State{Info: dataset.StateInfo{Mode: e.cfg.Mode.String(), AsOf: e.cfg.AsOf.UTC().Format(time.RFC3339),
 		Sessions: e.counts.sessions, Excluded: e.counts.excluded, Later: e.counts.later}}
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ

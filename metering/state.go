@@ -2,7 +2,7 @@ package metering
 
 // The state tables: what a replay rebuilds, written as DIR/state/<table>.parquet
 // (one file per table, replaced atomically as a whole directory) plus
-// DIR/state/state.json (StateInfo). Reports read them with DuckDB, so the
+// DIR/state/state.json (dataset.StateInfo). Reports read them with DuckDB, so the
 // column names below are a contract: add columns, do not rename them.
 //
 // Conventions shared by every table:
@@ -27,7 +27,6 @@ const (
 	UsageTable       = "usage_cals.parquet"
 	AnomaliesTable   = "anomalies.parquet"
 	DenialsTable     = "denials.parquet"
-	StateInfoFile    = "state.json"
 )
 
 // HolderRow is one assignment of a named, document, professional or analyzer
@@ -198,21 +197,4 @@ type DenialRow struct {
 	LoggedCALType string `parquet:"logged_cal_type,dict,zstd"`
 	SourceFile    string `parquet:"source_file,dict,zstd"`
 	SourceLine    int64  `parquet:"source_line,zstd"`
-}
-
-// StateInfo is DIR/state/state.json: what the tables were computed from.
-type StateInfo struct {
-	Mode           string `json:"mode"`  // "reconstruct" or "simulate"
-	AsOf           string `json:"as_of"` // RFC 3339, UTC
-	LicenseFile    string `json:"license_file,omitempty"`
-	LicenseSHA256  string `json:"license_sha256,omitempty"`
-	DatasetVersion string `json:"dataset_version"` // sha256 of the sorted dataset file list with sizes
-	Sessions       int64  `json:"sessions"`        // sessions replayed (ended at or before as_of, not excluded)
-	Excluded       int64  `json:"excluded"`        // sessions skipped by exclude patterns
-	Later          int64  `json:"later"`           // sessions that ended after as_of
-	ComputedBy     string `json:"computed_by"`     // qvmeter version
-	// Simulate mode: sessions given the CAL type their line records, and
-	// sessions given another one (or denied).
-	SimulatedSameAsLogged    int64 `json:"simulated_same_as_logged,omitempty"`
-	SimulatedOtherThanLogged int64 `json:"simulated_other_than_logged,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/fixtures"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
@@ -74,9 +75,9 @@ func TestReconstructMatchesGeneratorTruth(t *testing.T) {
 		_, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{dir}, Workers: 1,
 			Now: func() time.Time { return farFuture }})
 		require.NoError(t, err)
-		ds, err := metering.OpenDataset(data)
+		ds, err := dataset.ListFiles(data)
 		require.NoError(t, err)
-		st, err := ds.Replay(context.Background(), cfg)
+		st, err := metering.Replay(context.Background(), ds, cfg)
 		require.NoError(t, err)
 		requireTruth(t, truth, st)
 	})

@@ -15,7 +15,7 @@ import (
 	_ "github.com/marcboeker/go-duckdb" // registers the "duckdb" driver
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
@@ -35,7 +35,7 @@ type DB struct {
 	mu   sync.Mutex
 	conn *sql.Conn
 	tmp  string
-	info metering.StateInfo
+	info dataset.StateInfo
 	asOf time.Time
 }
 
@@ -53,9 +53,9 @@ var stateViews = []struct{ view, file string }{
 // Open opens the dataset and state under dataDir for reporting. The state
 // must exist (see EnsureState); it is read as it is.
 func Open(ctx context.Context, dataDir string) (*DB, error) {
-	info, err := ReadStateInfo(dataDir)
+	info, err := dataset.ReadStateInfo(dataDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no licence state under %s (run qvmeter meter first)", filepath.Join(dataDir, ingest.StateDir))
+		return nil, fmt.Errorf("no licence state under %s (run qvmeter meter first)", filepath.Join(dataDir, dataset.StateDir))
 	}
 	if err != nil {
 		return nil, err
@@ -64,20 +64,12 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state.json: as_of %q: %w", info.AsOf, err)
 	}
-	ds, err := metering.OpenDataset(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	var sessions []string
-	for _, m := range ds.Months {
-		sessions = append(sessions, m.Files...)
-	}
-	rejects, err := rejectFiles(dataDir)
+	files, err := dataset.ListFiles(dataDir)
 	if err != nil {
 		return nil, err
 	}
 	db := &DB{info: *info, asOf: asOf.UTC()}
-	if err := db.open(ctx, dataDir, sessions, rejects); err != nil {
+	if err := db.open(ctx, dataDir, files.SessionFiles(), files.Rejects); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -104,7 +96,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 		return err
 	}
 	if len(sessions) == 0 {
-		if sessions, err = emptyFile(db, "sessions.parquet", []ingest.SessionRow{}); err != nil {
+		if sessions, err = emptyFile(db, "sessions.parquet", []dataset.SessionRow{}); err != nil {
 			return err
 		}
 	}
@@ -112,7 +104,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 		return err
 	}
 	if len(rejects) == 0 {
-		if rejects, err = emptyFile(db, "rejects.parquet", []ingest.RejectRow{}); err != nil {
+		if rejects, err = emptyFile(db, "rejects.parquet", []dataset.RejectRow{}); err != nil {
 			return err
 		}
 	}
@@ -120,7 +112,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 		return err
 	}
 	for _, s := range stateViews {
-		path := filepath.Join(dataDir, ingest.StateDir, s.file)
+		path := filepath.Join(dataDir, dataset.StateDir, s.file)
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("state table %s: %w (run qvmeter meter again)", s.file, err)
 		}
@@ -200,27 +192,8 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-// rejectFiles lists the committed reject files: from the catalog, or
-// without one every DIR/rejects/*.parquet.
-func rejectFiles(dataDir string) ([]string, error) {
-	cat, err := ingest.LoadCatalog(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if cat.Version == 0 {
-		return filepath.Glob(filepath.Join(dataDir, ingest.RejectsDir, "*.parquet"))
-	}
-	var files []string
-	for _, f := range cat.Files {
-		if f.Kind == "rejects" {
-			files = append(files, filepath.Join(dataDir, filepath.FromSlash(f.Path)))
-		}
-	}
-	return files, nil
-}
-
 // Info is the state.json of the state the DB reads.
-func (db *DB) Info() metering.StateInfo { return db.info }
+func (db *DB) Info() dataset.StateInfo { return db.info }
 
 // AsOf is the state's as-of time.
 func (db *DB) AsOf() time.Time { return db.asOf }

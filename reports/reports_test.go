@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
 )
@@ -87,11 +88,11 @@ func meterSimulate(ctx context.Context, dir, license string, asOf time.Time) err
 	if err != nil {
 		return err
 	}
-	ds, err := metering.OpenDataset(dir)
+	ds, err := dataset.ListFiles(dir)
 	if err != nil {
 		return err
 	}
-	st, err := ds.Replay(ctx, metering.Config{Mode: metering.Simulate, AsOf: asOf, License: lic})
+	st, err := metering.Replay(ctx, ds, metering.Config{Mode: metering.Simulate, AsOf: asOf, License: lic})
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func meterSimulate(ctx context.Context, dir, license string, asOf time.Time) err
 		return err
 	}
 	st.Info.LicenseSHA256 = sum
-	return metering.WriteState(dir, st)
+	return dataset.ReplaceState(dir, st.WriteTables)
 }
 
 // openEstate opens one of the prepared estates for the test.

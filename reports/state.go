@@ -2,15 +2,12 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
@@ -29,31 +26,17 @@ type StateOptions struct {
 	Now func() time.Time
 }
 
-// ReadStateInfo reads DIR/state/state.json.
-func ReadStateInfo(dataDir string) (*metering.StateInfo, error) {
-	path := filepath.Join(dataDir, ingest.StateDir, metering.StateInfoFile)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var info metering.StateInfo
-	if err := json.Unmarshal(raw, &info); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &info, nil
-}
-
 // EnsureState makes DIR/state fit to report from, recomputing it (in the
 // mode it was computed in, reconstruct when there was none) when it is
 // missing, when it was computed from another version of the dataset, for
 // another as-of time than opts.AsOf, or from another licence than
 // opts.License. It returns the state's info and whether it recomputed it.
-func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*metering.StateInfo, bool, error) {
-	ds, err := metering.OpenDataset(dataDir)
+func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*dataset.StateInfo, bool, error) {
+	files, err := dataset.ListFiles(dataDir)
 	if err != nil {
 		return nil, false, err
 	}
-	info, err := ReadStateInfo(dataDir)
+	info, err := dataset.ReadStateInfo(dataDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, err
 	}
@@ -73,7 +56,7 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 	asOf := opts.AsOf.UTC().Truncate(time.Second)
 	// A recorded licence that cannot be read any more is no reason to
 	// recompute, only an obstacle when the state must be recomputed anyway.
-	if info != nil && info.DatasetVersion == ds.Version && (licenseErr != nil || info.LicenseSHA256 == licenseSum) &&
+	if info != nil && info.DatasetVersion == files.Version && (licenseErr != nil || info.LicenseSHA256 == licenseSum) &&
 		(opts.AsOf.IsZero() || info.AsOf == asOf.Format(time.RFC3339)) {
 		return info, false, nil
 	}
@@ -91,7 +74,7 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 	if info != nil && info.Mode == metering.Simulate.String() && lic != nil {
 		cfg.Mode = metering.Simulate
 	}
-	st, err := ds.ReplayInto(ctx, dataDir, cfg, metering.Provenance{LicenseFile: license, LicenseSHA256: licenseSum, ComputedBy: opts.ComputedBy})
+	st, err := metering.ReplayInto(ctx, files, dataDir, cfg, metering.Provenance{LicenseFile: license, LicenseSHA256: licenseSum, ComputedBy: opts.ComputedBy})
 	if err != nil {
 		return nil, false, err
 	}

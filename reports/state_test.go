@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 )
 
@@ -53,13 +54,13 @@ func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
 			recomputed: true, asOf: "2024-03-11T00:00:00Z"},
 		"fractional seconds are the same as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} }},
 		"missing state": {change: func(t *testing.T, data, _, _ string) {
-			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+			require.NoError(t, os.RemoveAll(filepath.Join(data, dataset.StateDir)))
 		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
 		"licence edited": {change: func(t *testing.T, _, _, license string) {
 			require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nnamed_dynamic = true\n"), 0o644))
 		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
 		"no as-of and stale: now": {change: func(t *testing.T, data, _, _ string) {
-			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+			require.NoError(t, os.RemoveAll(filepath.Join(data, dataset.StateDir)))
 		}, opts: func(l string) StateOptions {
 			return StateOptions{License: l, Now: func() time.Time { return time.Date(2024, 3, 20, 8, 0, 0, 5, time.UTC) }}
 		}, recomputed: true, asOf: "2024-03-20T08:00:00Z"},
@@ -90,7 +91,7 @@ func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
 			require.Equal(t, tc.recomputed, recomputed)
 			require.Equal(t, cmp.Or(tc.asOf, "2024-03-10T00:00:00Z"), info.AsOf)
 			require.Equal(t, cmp.Or(tc.mode, "reconstruct"), info.Mode)
-			onDisk, err := ReadStateInfo(data)
+			onDisk, err := dataset.ReadStateInfo(data)
 			require.NoError(t, err)
 			require.Equal(t, info, onDisk)
 		})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -86,7 +87,7 @@ func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ing
 	stop := showProgress(stderr, opts.Progress)
 	sum, err := ingest.Run(ctx, opts)
 	stop()
-	var locked *ingest.ErrLocked
+	var locked *dataset.ErrLocked
 	if errors.As(err, &locked) {
 		return nil, &exitError{code: 1, err: err}
 	}

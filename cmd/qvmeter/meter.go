@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
@@ -68,12 +68,12 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	ds, err := metering.OpenDataset(*dataDir)
+	files, err := dataset.ListFiles(*dataDir)
 	if err != nil {
 		return err
 	}
 	started := time.Now()
-	st, err := ds.ReplayInto(ctx, *dataDir, cfg, metering.Provenance{LicenseFile: *licensePath, LicenseSHA256: licenseSum, ComputedBy: version()})
+	st, err := metering.ReplayInto(ctx, files, *dataDir, cfg, metering.Provenance{LicenseFile: *licensePath, LicenseSHA256: licenseSum, ComputedBy: version()})
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 		st.Info.Mode, st.Info.AsOf, st.Info.Sessions, time.Since(started).Round(time.Millisecond), st.Info.Excluded, st.Info.Later)
 	fmt.Fprintf(c.stdout, "%d holders, %d capacity rows, %d session-CAL days, %d usage-CAL days, %d anomalies, %d denials → %s\n",
 		len(st.Holders), len(st.Capacity), len(st.Concurrency), len(st.Usage), len(st.Anomalies), len(st.Denials),
-		filepath.Join(*dataDir, ingest.StateDir))
+		filepath.Join(*dataDir, dataset.StateDir))
 	return nil
 }
 

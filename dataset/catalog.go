@@ -1,4 +1,4 @@
-package ingest
+package dataset
 
 import (
 	"encoding/json"
@@ -7,22 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
-)
-
-// CatalogFile is the name of the catalog under the data folder.
-const CatalogFile = "catalog.json"
-
-// tmpSuffix marks a data file written but not yet committed. Such files are
-// named ".<final name>.tmp", which no reader's *.parquet glob matches.
-const tmpSuffix = ".tmp"
-
-const (
-	kindSessions = "sessions"
-	kindRejects  = "rejects"
 )
 
 // Catalog is the one source of truth of the dataset: the committed data
@@ -80,35 +67,35 @@ func LoadCatalog(dir string) (*Catalog, error) {
 	return &cat, nil
 }
 
-// commit makes cat the dataset: it writes the catalog atomically, then
+// Commit makes cat the dataset: it writes the catalog atomically, then
 // renames the new data files into place. If the catalog cannot be written,
 // the new files are removed and the dataset is as it was. A crash (or an
 // error) after the catalog is replaced but before every rename is done is
-// completed by recoverDataset on the next run.
-func commit(dir string, cat *Catalog, newFiles []DataFile) error {
+// completed by Recover on the next run.
+func Commit(dir string, cat *Catalog, newFiles []DataFile) error {
 	data, err := json.MarshalIndent(cat, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(dir, CatalogFile), data)
+		err = WriteFileAtomic(filepath.Join(dir, CatalogFile), data)
 	}
 	if err != nil {
-		removeTemps(dir, newFiles)
+		RemoveTemps(dir, newFiles)
 		return err
 	}
 	return finishRenames(dir, newFiles)
 }
 
-// removeTemps removes the temporary files of data files never committed.
-func removeTemps(dir string, files []DataFile) {
+// RemoveTemps removes the temporary files of data files never committed.
+func RemoveTemps(dir string, files []DataFile) {
 	for _, f := range files {
-		os.Remove(tempName(filepath.Join(dir, filepath.FromSlash(f.Path))))
+		os.Remove(TempName(filepath.Join(dir, filepath.FromSlash(f.Path))))
 	}
 }
 
-// recoverDataset brings the data folder in line with its catalog after a
+// Recover brings the data folder in line with its catalog after a
 // crash: data files the catalog lists but that are still under their
 // temporary name are renamed into place (the commit happened), and every
 // other temporary file is removed (its run never committed).
-func recoverDataset(dir string, cat *Catalog) error {
+func Recover(dir string, cat *Catalog) error {
 	if err := finishRenames(dir, cat.Files); err != nil {
 		return err
 	}
@@ -121,7 +108,7 @@ func recoverDataset(dir string, cat *Catalog) error {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), tmpSuffix) {
+			if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), TmpSuffix) {
 				return os.Remove(path)
 			}
 			return nil
@@ -139,7 +126,7 @@ func finishRenames(dir string, files []DataFile) error {
 	dirs := map[string]bool{}
 	for _, f := range files {
 		final := filepath.Join(dir, filepath.FromSlash(f.Path))
-		tmp := tempName(final)
+		tmp := TempName(final)
 		if _, err := os.Stat(tmp); err != nil {
 			continue
 		}
@@ -154,56 +141,14 @@ func finishRenames(dir string, files []DataFile) error {
 	}
 	sort.Strings(names)
 	for _, d := range names {
-		if err := syncDir(d); err != nil {
+		if err := SyncDir(d); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func tempName(final string) string {
-	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+tmpSuffix)
-}
-
-// writeFileAtomic writes data under a temporary name, syncs it and renames
-// it over path, so a reader sees the old file or the new one, never part.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + tmpSuffix
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename in dir durable (a no-op where directories cannot be
-// synced, as on Windows).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	return nil
+// TempName is the name a data file is written under until it is committed.
+func TempName(final string) string {
+	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+TmpSuffix)
 }

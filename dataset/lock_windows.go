@@ -1,6 +1,6 @@
 //go:build windows
 
-package ingest
+package dataset
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package ingest
+package dataset
 
 // SessionRow is the Parquet schema of DIR/sessions/month=YYYY-MM/*.parquet:
 // one stored session, with the parser's columns under the same snake_case
@@ -68,10 +68,3 @@ type RejectRow struct {
 	Raw        string `parquet:"raw"`
 	IngestedAt int64  `parquet:"ingested_at,timestamp(millisecond:utc)"`
 }
-
-// Dataset layout under the data folder (--data, default ./qvmeter-data).
-const (
-	SessionsDir = "sessions" // Hive-style month=YYYY-MM/part-*.parquet
-	RejectsDir  = "rejects"  // part-*.parquet of RejectRow
-	StateDir    = "state"    // metering's tables, replaced atomically
-)

@@ -1,4 +1,4 @@
-package ingest
+package dataset
 
 import (
 	"fmt"
@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// LockFile is the name of the lock file under the data folder.
-const LockFile = "lock"
 
 // ErrLocked is returned when another qvmeter process writes the dataset.
 type ErrLocked struct {
@@ -21,10 +18,10 @@ func (e *ErrLocked) Error() string {
 	return fmt.Sprintf("%s is being written by another qvmeter (%s); try again when it has finished", e.Dir, e.Owner)
 }
 
-// lock takes the data folder's writer lock, or fails at once with
+// Lock takes the data folder's writer lock, or fails at once with
 // *ErrLocked. The lock is an OS lock on DIR/lock, so a process that dies
 // (even by SIGKILL) releases it.
-func lock(dir string) (unlock func(), err error) {
+func Lock(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
