@@ -8,10 +8,15 @@ import (
 	"syscall"
 )
 
-// tryLock takes an exclusive advisory lock on f without waiting. The kernel
-// releases it when the process ends, however it ends.
-func tryLock(f *os.File) (bool, error) {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+// tryLock takes an advisory lock on f without waiting: exclusive for a
+// writer, shared for a reader pinning a state. The kernel releases it when
+// the process ends, however it ends.
+func tryLock(f *os.File, exclusive bool) (bool, error) {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return false, nil
 	}

@@ -43,6 +43,13 @@ type Options struct {
 
 	// Progress, if set, is updated while the run goes.
 	Progress *Progress
+
+	// Wait is how long to wait for another writer of the data folder to
+	// finish (0: fail at once with *dataset.ErrLocked).
+	Wait time.Duration
+	// LockHeld says the caller holds the data folder's writer lock
+	// (dataset.Lock) for the whole run, as qvmeter run does.
+	LockHeld bool
 }
 
 // Progress is updated atomically by a run; poll it for a progress bar.
@@ -148,11 +155,13 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err := os.MkdirAll(opts.Data, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := dataset.Lock(opts.Data)
-	if err != nil {
-		return nil, err
+	if !opts.LockHeld {
+		unlock, err := dataset.Lock(ctx, opts.Data, opts.Wait)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 
 	wholeFiles := map[string]bool{}
 	for {

@@ -254,7 +254,7 @@ func TestPartialLastLineCompleted(t *testing.T) {
 // A second writer on the same data folder stops at once with a clear error.
 func TestSecondWriterRefused(t *testing.T) {
 	data := t.TempDir()
-	unlock, err := dataset.Lock(data)
+	unlock, err := dataset.Lock(context.Background(), data, 0)
 	require.NoError(t, err)
 	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{t.TempDir()}})
 	var locked *dataset.ErrLocked

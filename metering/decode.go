@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/qvmeter/qvmeter/dataset"
-
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // datasetColumns are the columns the replay reads.

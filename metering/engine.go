@@ -5,25 +5,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// Mode is how the engine decides which licence a session used.
-type Mode uint8
+// Mode is how the engine decides which licence a session used: the mode
+// the state records (dataset.StateInfo.Mode).
+type Mode = dataset.Mode
 
 const (
 	// Reconstruct trusts the CAL Type each line records.
-	Reconstruct Mode = iota
+	Reconstruct = dataset.Reconstruct
 	// Simulate ignores it and assigns by the server's order against the licence.
-	Simulate
+	Simulate = dataset.Simulate
 )
-
-func (m Mode) String() string {
-	if m == Simulate {
-		return "simulate"
-	}
-	return "reconstruct"
-}
 
 // Config is what a replay is computed against.
 type Config struct {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
 )
@@ -25,7 +24,7 @@ type State struct {
 // state as of the configured time. The engine is spent afterwards.
 func (e *Engine) Finish() *State {
 	e.releaseUntil(1<<62 - 1)
-	st := &State{Info: dataset.StateInfo{Mode: e.cfg.Mode.String(), AsOf: e.cfg.AsOf.UTC().Format(time.RFC3339),
+	st := &State{Info: dataset.StateInfo{Mode: e.cfg.Mode, AsOf: dataset.AsOfTime(e.cfg.AsOf),
 		Sessions: e.counts.sessions, Excluded: e.counts.excluded, Later: e.counts.later}}
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ

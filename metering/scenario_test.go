@@ -187,7 +187,7 @@ func formatState(st *State, tables string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "sessions=%d excluded=%d later=%d", st.Info.Sessions, st.Info.Excluded, st.Info.Later)
-	if st.Info.Mode == Simulate.String() {
+	if st.Info.Mode == Simulate {
 		fmt.Fprintf(&b, " same_as_logged=%d other_than_logged=%d", st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged)
 	}
 	b.WriteString("\n")

@@ -19,10 +19,10 @@ type Provenance struct {
 	ComputedBy    string // the qvmeter version
 }
 
-// ReplayInto replays the dataset with cfg, records p in the state's info and
-// replaces dataDir's state with the result (see dataset.ReplaceState). It is
-// what qvmeter meter and a report that finds the state stale both do.
-func ReplayInto(ctx context.Context, files *dataset.Files, dataDir string, cfg Config, p Provenance) (*State, error) {
+// Compute replays the dataset's files with cfg and records p in the state's
+// info: what qvmeter meter, run and a report that finds the stored state
+// unfit all do before they write the state (State.WriteTables).
+func Compute(ctx context.Context, files *dataset.Files, cfg Config, p Provenance) (*State, error) {
 	if p.LicenseFile != "" {
 		abs, err := filepath.Abs(p.LicenseFile)
 		if err != nil {
@@ -35,9 +35,6 @@ func ReplayInto(ctx context.Context, files *dataset.Files, dataDir string, cfg C
 		return nil, err
 	}
 	st.Info.LicenseFile, st.Info.LicenseSHA256, st.Info.ComputedBy = p.LicenseFile, p.LicenseSHA256, p.ComputedBy
-	if err := dataset.ReplaceState(dataDir, st.WriteTables); err != nil {
-		return nil, fmt.Errorf("writing the state: %w", err)
-	}
 	return st, nil
 }
 

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/fixtures"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/qvmeter/qvmeter/parse"
+	"github.com/stretchr/testify/require"
 )
 
 // generateEstate simulates a small estate across the CAL → SLK conversion
@@ -147,5 +146,5 @@ func TestSimulateReproducesGeneratorCALTypes(t *testing.T) {
 	require.Empty(t, denied, "every logged session was granted by the generator's licence")
 	require.Zero(t, st.Info.SimulatedOtherThanLogged, "sessions given another CAL type than logged")
 	require.EqualValues(t, truth.Sessions, st.Info.SimulatedSameAsLogged)
-	require.False(t, strings.Contains(st.Info.Mode, "reconstruct"))
+	require.False(t, strings.Contains(st.Info.Mode.String(), "reconstruct"))
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	_ "github.com/marcboeker/go-duckdb" // registers the "duckdb" driver
 	"github.com/parquet-go/parquet-go"
-
 	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
@@ -50,33 +48,23 @@ var stateViews = []struct{ view, file string }{
 	{"denials", metering.DenialsTable},
 }
 
-// Open opens the dataset and state under dataDir for reporting. The state
-// must exist (see EnsureState); it is read as it is.
-func Open(ctx context.Context, dataDir string) (*DB, error) {
-	info, err := dataset.ReadStateInfo(dataDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no licence state under %s (run qvmeter meter first)", filepath.Join(dataDir, dataset.StateDir))
-	}
-	if err != nil {
-		return nil, err
-	}
-	asOf, err := time.Parse(time.RFC3339, info.AsOf)
-	if err != nil {
-		return nil, fmt.Errorf("state.json: as_of %q: %w", info.AsOf, err)
-	}
+// Open opens the dataset under dataDir and the state st for reporting (see
+// EnsureState); the state is read as it is, and must stay open while the DB
+// is used.
+func Open(ctx context.Context, dataDir string, st *dataset.State) (*DB, error) {
 	files, err := dataset.ListFiles(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{info: *info, asOf: asOf.UTC()}
-	if err := db.open(ctx, dataDir, files.SessionFiles(), files.Rejects); err != nil {
+	db := &DB{info: st.Info, asOf: st.Info.AsOf.UTC()}
+	if err := db.open(ctx, st.Dir, files.SessionFiles(), files.Rejects); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []string) error {
+func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []string) error {
 	var err error
 	if db.db, err = sql.Open("duckdb", ""); err != nil {
 		return err
@@ -92,7 +80,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 	if err := db.exec(ctx, "SET VARIABLE as_of = $1::TIMESTAMP", db.asOf); err != nil {
 		return err
 	}
-	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode); err != nil {
+	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode.String()); err != nil {
 		return err
 	}
 	if len(sessions) == 0 {
@@ -112,7 +100,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 		return err
 	}
 	for _, s := range stateViews {
-		path := filepath.Join(dataDir, dataset.StateDir, s.file)
+		path := filepath.Join(stateDir, s.file)
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("state table %s: %w (run qvmeter meter again)", s.file, err)
 		}

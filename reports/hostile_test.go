@@ -79,7 +79,7 @@ func hostileEstate(t *testing.T) (data, license string) {
 	ctx := context.Background()
 	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err)
-	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: asOf, License: license})
+	_, err = ensureStored(ctx, data, StateOptions{AsOf: asOf, License: license})
 	require.NoError(t, err)
 	return data, license
 }
@@ -91,7 +91,7 @@ func hostileEstate(t *testing.T) (data, license string) {
 func TestHostileValuesComeOutIntact(t *testing.T) {
 	ctx := context.Background()
 	data, license := hostileEstate(t)
-	db, err := Open(ctx, data)
+	db, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer db.Close()
 
@@ -151,7 +151,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 
 	// A simulation against one named CAL denies all but the first user.
 	require.NoError(t, meterSimulate(ctx, data, license, asOf))
-	simulated, err := Open(ctx, data)
+	simulated, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer simulated.Close()
 	denials, err := simulated.Run(ctx, "denials", DefaultParams())
@@ -169,7 +169,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 func TestHostileFlagsAreBoundNotSpliced(t *testing.T) {
 	ctx := context.Background()
 	data, _ := hostileEstate(t)
-	db, err := Open(ctx, data)
+	db, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer db.Close()
 	for name, tc := range map[string]struct {

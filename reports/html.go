@@ -189,7 +189,7 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 	sum := records(summary)[0]
 	info := db.Info()
-	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode, IdleDays: p.IdleDays,
+	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode.String(), IdleDays: p.IdleDays,
 		License: "none (pool sizes unknown)", CapacityMonth: sum.str("capacity_month")}
 	if info.LicenseFile != "" {
 		pg.License = filepath.Base(info.LicenseFile)

@@ -33,7 +33,7 @@ var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "to
 func estateHTML(t *testing.T, data string) string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, data)
+	db, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer db.Close()
 	var out bytes.Buffer
@@ -91,7 +91,7 @@ func hostileHTMLEstate(t *testing.T) string {
 	ctx := context.Background()
 	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{writeHostileLog(t, dir)}, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err)
-	_, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: asOf, License: estateLic})
+	recomputed, err := ensureStored(ctx, data, StateOptions{AsOf: asOf, License: estateLic})
 	require.NoError(t, err)
 	require.True(t, recomputed)
 	return data
@@ -106,7 +106,7 @@ func TestHTMLShowsUnknownPoolsAsUnknown(t *testing.T) {
 	ctx := context.Background()
 	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{writeHostileLog(t, dir)}, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err)
-	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: asOf})
+	_, err = ensureStored(ctx, data, StateOptions{AsOf: asOf})
 	require.NoError(t, err)
 	doc := estateHTML(t, data)
 	for _, want := range []string{"licence: none (pool sizes unknown)", "budget unknown", "pool unknown",
@@ -299,7 +299,7 @@ func TestPageQueriesAgreeWithTheReports(t *testing.T) {
 				minutes += d.int("minutes")
 			}
 			require.NotZero(t, minutes)
-			if db.Info().Mode == metering.Reconstruct.String() {
+			if db.Info().Mode == metering.Reconstruct {
 				require.Equal(t, records(sum)[0].int("capacity_minutes"), minutes)
 			}
 

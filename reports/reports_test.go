@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the reports' output")
@@ -67,10 +66,10 @@ func prepareEstates(root string) error {
 			return err
 		}
 	}
-	if _, _, err := EnsureState(ctx, recon, StateOptions{AsOf: asOf, License: estateLic}); err != nil {
+	if _, err := ensureStored(ctx, recon, StateOptions{AsOf: asOf, License: estateLic}); err != nil {
 		return err
 	}
-	if _, _, err := EnsureState(ctx, filepath.Join(root, dataMidMar), StateOptions{AsOf: midMarch, License: estateLic}); err != nil {
+	if _, err := ensureStored(ctx, filepath.Join(root, dataMidMar), StateOptions{AsOf: midMarch, License: estateLic}); err != nil {
 		return err
 	}
 	if err := meterSimulate(ctx, filepath.Join(root, dataSim), estateLic, asOf); err != nil {
@@ -105,7 +104,7 @@ func meterSimulate(ctx context.Context, dir, license string, asOf time.Time) err
 
 // openEstate opens one of the prepared estates for the test.
 func openEstate(t testing.TB, name string) *DB {
-	db, err := Open(context.Background(), estates[name])
+	db, err := openStored(t, context.Background(), estates[name])
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/reports"
 )
 
@@ -118,14 +119,16 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, name string, p rep
 			return err
 		}
 	}
-	info, recomputed, err := reports.EnsureState(ctx, *flags.data, reports.StateOptions{AsOf: asOf, License: *flags.license, ComputedBy: version()})
+	st, recomputed, err := reports.EnsureState(ctx, *flags.data, reports.StateOptions{AsOf: asOf, License: *flags.license, ComputedBy: version()})
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	if recomputed {
-		fmt.Fprintf(stderr, "qvmeter report: state recomputed (%s) as of %s: %d sessions\n", info.Mode, info.AsOf, info.Sessions)
+		fmt.Fprintf(stderr, "qvmeter report: state computed for this report (%s) as of %s: %d sessions; the stored state is left as it is\n",
+			st.Info.Mode, st.Info.AsOf.Format(dataset.AsOfLayout), st.Info.Sessions)
 	}
-	db, err := reports.Open(ctx, *flags.data)
+	db, err := reports.Open(ctx, *flags.data, st)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/qvmeter/qvmeter/reports"
@@ -62,6 +63,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,8 +86,17 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	step := stepLogger(c.stderr, *quiet)
 
+	if err := os.MkdirAll(*data, 0o755); err != nil {
+		return err
+	}
+	unlock, err := dataset.Lock(ctx, *data, *wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
 	started := time.Now()
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
 	if err != nil {
 		return err
 	}
@@ -94,18 +105,19 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	ingestErr := ingestOutcome(sum, *maxRejects)
 
 	started = time.Now()
-	info, recomputed, err := reports.EnsureState(ctx, *data, reports.StateOptions{AsOf: asOf, License: *license, ComputedBy: version()})
+	st, recomputed, err := reports.EnsureState(ctx, *data, reports.StateOptions{AsOf: asOf, License: *license, ComputedBy: version(), Store: true})
 	if err != nil {
 		return fmt.Errorf("metering: %w", err)
 	}
+	defer st.Close()
 	how := "up to date"
 	if recomputed {
-		how = fmt.Sprintf("%d sessions replayed", info.Sessions)
+		how = fmt.Sprintf("%d sessions replayed", st.Info.Sessions)
 	}
-	step(started, "meter", "%s as of %s (%s)", info.Mode, info.AsOf, how)
+	step(started, "meter", "%s as of %s (%s)", st.Info.Mode, st.Info.AsOf.Format(dataset.AsOfLayout), how)
 
 	started = time.Now()
-	db, err := reports.Open(ctx, *data)
+	db, err := reports.Open(ctx, *data, st)
 	if err != nil {
 		return err
 	}
