@@ -48,6 +48,8 @@ type SessionRow struct {
 	CALClass           string   `parquet:"cal_class,dict"`
 	ExitClass          string   `parquet:"exit_class,dict"`
 	DurationMS         int64    `parquet:"duration_ms"`
+	User               *string  `parquet:"user,optional,dict"`
+	Implausible        *string  `parquet:"implausible,optional,dict"`
 
 	// SessionKey identifies the session for de-duplication: a 64-bit xxh3
 	// hash of the Session ID where the log has one, otherwise of (server,

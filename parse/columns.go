@@ -80,6 +80,8 @@ func (v *validity) grow(pool *bufferPool, capacity int) {
 
 func (v *validity) set(row int) { v.bits[row>>3] |= 1 << (row & 7) }
 
+func (v *validity) valid(row int) bool { return v.bits[row>>3]&(1<<(row&7)) != 0 }
+
 // buffer hands the bitmap to Arrow, or back to the pool when no value is
 // null (Arrow then needs no bitmap).
 func (v *validity) buffer(pool *bufferPool) *memory.Buffer {
@@ -277,6 +279,13 @@ func (c *dictColumn) put(row int, b []byte) int32 {
 	c.indices[row] = idx
 	c.set(row)
 	return idx
+}
+
+// putNull stores a null; its index is 0, a valid one even when the
+// dictionary is empty, for readers that look at it.
+func (c *dictColumn) putNull(row int) {
+	c.indices[row] = 0
+	c.nulls++
 }
 
 func (c *dictColumn) putIndex(row int, idx int32) {

@@ -134,6 +134,8 @@ func TestRealAnalyzerCapacityLine(t *testing.T) {
 		"cal_class":            "analyzer_capacity",
 		"exit_class":           "client_close",
 		"duration_ms":          int64(16000),
+		"user":                 `QTSEL\ghd`,
+		"implausible":          nil,
 	}, out.rows[0])
 	require.Equal(t, out.rows[0]["session_end"].(time.Time).Sub(out.rows[0]["session_start"].(time.Time)), 16*time.Second,
 		"start + duration = Timestamp holds for the real line")
@@ -220,14 +222,16 @@ func TestDurations(t *testing.T) {
 	}
 	require.Equal(t, int64(1), out.stats.DayClockDurations)
 	require.Equal(t, int64(1), out.stats.DayFractions)
-	require.Equal(t, int64(1), out.stats.DurationFallbacks)
+	require.Equal(t, int64(1), out.stats.DerivedDurations, "n/a is unreadable")
+	require.Equal(t, int64(0), out.stats.DurationFallbacks, "no duration is empty")
 }
 
 // Empty numeric fields and -1 are null, not zero. Anonymous sessions are
 // keyed on the client id; Identifying User is used when Authenticated User
-// is empty. UNC paths become document keys with '/'. The legacy
-// "2006-01-02 15:04:05" form without offset is UTC, and counted.
-func TestNullsKeysAndLegacyTimes(t *testing.T) {
+// is empty. UNC paths become document keys with '/'. The QlikView 11
+// "2006-01-02 15:04:05" form without offset is UTC when no zone is given,
+// and counted.
+func TestNullsKeysAndOffsetlessTimes(t *testing.T) {
 	out := decodeSample(t, "Sessions_QVS-NULLS_2023-03-01.log")
 	require.Empty(t, out.rejects)
 	anon, legacy := out.rows[0], out.rows[1]
@@ -246,7 +250,7 @@ func TestNullsKeysAndLegacyTimes(t *testing.T) {
 	require.Nil(t, legacy["server_started"])
 	require.Nil(t, legacy["document_timestamp"])
 	require.Equal(t, "usage", legacy["cal_class"])
-	require.Equal(t, int64(2), out.stats.LegacyTimes)
+	require.Equal(t, int64(2), out.stats.OffsetlessTimes)
 
 	inBerlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
@@ -269,7 +273,8 @@ func TestHeaderNamesFolded(t *testing.T) {
 	require.Equal(t, "named", row["cal_class"])
 }
 
-// A line that cannot be placed becomes a reject with file, line, column,
+// A line that cannot be placed in time (two of Timestamp, Session Start and
+// Session Duration unreadable) becomes a reject with file, line, column,
 // reason and raw text, and decoding goes on. Invalid UTF-8 is kept
 // (replaced) and counted. The last line, still being written, is held back:
 // the offset is just after the last complete line.

@@ -65,11 +65,21 @@ var logColumns = [numLogColumns]logColumn{
 // numLogColumns is the number of columns a session log can have.
 const numLogColumns = 29
 
+// headerAliases are other spellings of a column's header, folded. A
+// third-party reader of real files required Session ID spelled SessionId
+// for a while ("Session Id" folds to the standard name already).
+var headerAliases = map[string]string{
+	"sessionid": "Session ID",
+}
+
 // logColumnByName maps a folded header name to its index in logColumns.
 var logColumnByName = func() map[string]int {
-	m := make(map[string]int, len(logColumns))
+	m := make(map[string]int, len(logColumns)+len(headerAliases))
 	for i, c := range logColumns {
 		m[foldHeader([]byte(c.header))] = i
+	}
+	for alias, name := range headerAliases {
+		m[alias] = m[foldHeader([]byte(name))]
 	}
 	return m
 }()
@@ -107,7 +117,7 @@ type field struct {
 // each field position, the column it feeds. Columns the header lacks are
 // listed in missing and are null in every row.
 type layout struct {
-	header  string  // the header line it was built from ("" for the fallback)
+	header  string  // the header line it was built from ("" for a default layout)
 	fields  []field // one per field position
 	pos     [numLogColumns]int
 	unknown []string // header names that are not known columns
@@ -131,11 +141,21 @@ func newLayout(header []byte, names [][]byte) *layout {
 		l.fields[i] = field{col: logColumns[idx].col, kind: logColumns[idx].kind}
 	}
 	for idx, c := range logColumns {
-		if l.pos[idx] < 0 && c.col >= 0 {
+		// Timestamp and Session Start are stored whether read or derived.
+		if l.pos[idx] < 0 && c.col >= 0 && c.kind != kindSessionEnd && c.kind != kindSessionStart {
 			l.missing = append(l.missing, c.col)
 		}
 	}
 	return l
+}
+
+// field returns the field of log column idx in a line's fields, or nil
+// where the layout has no such column.
+func (l *layout) field(fields [][]byte, idx int) []byte {
+	if pos := l.pos[idx]; pos >= 0 {
+		return fields[pos]
+	}
+	return nil
 }
 
 // isHeader tells whether the fields of a line are a header: the Timestamp
@@ -158,17 +178,49 @@ func isHeader(names [][]byte) bool {
 	return hasTimestamp && hasStart && 2*known >= len(names)
 }
 
-// fallbackLayout is used for a file with no header: the 28 columns of
-// QlikView 11 to 12.30, or those plus Session ID last.
-func fallbackLayout(fieldCount int) *layout {
-	if fieldCount != len(logColumns) && fieldCount != len(logColumns)-1 {
-		return nil
-	}
+// The default layouts, for lines read where no header is in effect (a file
+// without a header line): the 28 columns of QlikView 11 to 12.30, and
+// those plus Session ID last. Each line is read with the one that fits its
+// field count, so that decoding a header-less file from its start, from a
+// checkpoint or from a chunk boundary reads every line alike.
+var (
+	defaultLayout28 = defaultLayout(len(logColumns) - 1)
+	defaultLayout29 = defaultLayout(len(logColumns))
+)
+
+func defaultLayout(fieldCount int) *layout {
 	names := make([][]byte, fieldCount)
 	for i := range names {
 		names[i] = []byte(logColumns[i].header)
 	}
 	return newLayout(nil, names)
+}
+
+// fit returns the fields of a line that layout l reads (l nil: no header
+// in effect), the layout, and whether empty fields beyond the layout's were
+// dropped. ok is false when the line has fewer fields than the layout, or
+// extra fields that are not empty.
+func fit(l *layout, fields [][]byte) (_ [][]byte, _ *layout, extra, ok bool) {
+	if l == nil || l.header == "" {
+		switch {
+		case len(fields) >= len(defaultLayout29.fields):
+			l = defaultLayout29
+		case len(fields) == len(defaultLayout28.fields):
+			l = defaultLayout28
+		default:
+			return fields, nil, false, false
+		}
+	}
+	n := len(l.fields)
+	if len(fields) < n {
+		return fields, l, false, false
+	}
+	for _, f := range fields[n:] {
+		if len(f) != 0 {
+			return fields, l, false, false
+		}
+	}
+	return fields[:n], l, len(fields) > n, true
 }
 
 // Header names of the columns the decoder looks at by position.
