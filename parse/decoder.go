@@ -270,15 +270,9 @@ func (d *Decoder) rejectLongLine() {
 // decodeLine turns one line into a row, a reject or a new layout.
 func (d *Decoder) decodeLine(line []byte) {
 	d.stats.Lines++
-	if bytes.IndexByte(line, 0) >= 0 {
-		// A crash leaves a run of NUL bytes where the end of the file was;
-		// the server appends after it. The line starts after the run.
+	line, nul := trimLine(line)
+	if nul {
 		d.stats.NULRuns++
-		line = line[bytes.LastIndexByte(line, 0)+1:]
-	}
-	line = bytes.TrimPrefix(line, bom)
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
 	}
 	if len(line) == 0 {
 		d.stats.BlankLines++

@@ -245,7 +245,27 @@ func HeaderLine(line []byte) ([]byte, bool) {
 }
 
 func trimHeader(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	return bytes.TrimPrefix(line, bom)
+	line, _ = trimLine(bytes.TrimSuffix(line, []byte("\n")))
+	return line
+}
+
+// trimLine returns the content of a line read without its '\n': what
+// follows its last NUL byte (a crash leaves a run of NULs where the end of
+// the file was, and the server appends after it; nul tells whether there
+// was one), without the BOMs before it (a restarted server writes one
+// before its header) and the CRs after it. Trimming is idempotent, so that
+// the header a decoder reports reads back as the same layout.
+func trimLine(line []byte) (_ []byte, nul bool) {
+	if bytes.IndexByte(line, 0) >= 0 {
+		nul = true
+		line = line[bytes.LastIndexByte(line, 0)+1:]
+	}
+	for bytes.HasPrefix(line, bom) {
+		line = line[len(bom):]
+	}
+	n := len(line)
+	for n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	return line[:n], nul
 }
