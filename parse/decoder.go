@@ -98,10 +98,16 @@ type Decoder struct {
 	rows     int
 
 	pool    bufferPool
-	ints    [NumColumns]*int64Column
+	ints    [NumColumns]*int64Column // by column: the one of its type is set
 	floats  [NumColumns]*float64Column
 	strings [NumColumns]*stringColumn
 	dicts   [NumColumns]*dictColumn
+	columns [NumColumns]struct { // what they point to, in one allocation
+		int64Column
+		float64Column
+		stringColumn
+		dictColumn
+	}
 
 	// Per-batch memos from a source dictionary index to a derived value.
 	userKeyOf   [2][]int32 // by authenticated user, identifying user
@@ -125,15 +131,16 @@ func NewDecoder(r io.Reader, cfg Config) *Decoder {
 		d.layout = newLayout(header, bytes.Split(header, []byte("\t")))
 	}
 	for i, f := range Schema.Fields() {
+		c := &d.columns[i]
 		switch f.Type.ID() {
 		case arrow.DICTIONARY:
-			d.dicts[i] = &dictColumn{}
+			d.dicts[i] = &c.dictColumn
 		case arrow.STRING:
-			d.strings[i] = &stringColumn{}
+			d.strings[i] = &c.stringColumn
 		case arrow.FLOAT64:
-			d.floats[i] = &float64Column{}
+			d.floats[i] = &c.float64Column
 		default:
-			d.ints[i] = &int64Column{}
+			d.ints[i] = &c.int64Column
 		}
 	}
 	return d
