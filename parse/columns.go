@@ -147,9 +147,9 @@ type stringValues struct {
 	data    []byte
 }
 
-func (s *stringValues) reset(capacity, bytesPerValue int) {
+func (s *stringValues) reset(capacity, dataBytes int) {
 	s.offsets = make([]int32, 1, capacity+1)
-	s.data = make([]byte, 0, capacity*bytesPerValue)
+	s.data = make([]byte, 0, dataBytes)
 }
 
 func (s *stringValues) add(b []byte) {
@@ -175,7 +175,7 @@ type stringColumn struct {
 }
 
 func (c *stringColumn) reset(pool *bufferPool, capacity int) {
-	c.stringValues.reset(capacity, 36)
+	c.stringValues.reset(capacity, capacity*36)
 	c.validity.reset(pool, capacity)
 }
 
@@ -215,7 +215,10 @@ const tagMask uint64 = 0xFFFFFFFF_00000000
 var dictSeed = maphash.MakeSeed()
 
 func (c *dictColumn) reset(pool *bufferPool, capacity int) {
-	c.dict.reset(64, 16)
+	// The previous batch's dictionary was handed to Arrow: take new memory,
+	// as much as it ended with, so that a column with thousands of users or
+	// clients does not grow its dictionary step by step in every batch.
+	c.dict.reset(max(64, c.dict.len()), max(1024, len(c.dict.data)))
 	c.hashes = c.hashes[:0]
 	if c.table == nil {
 		c.table = make([]uint64, 256)

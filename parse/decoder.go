@@ -98,10 +98,16 @@ type Decoder struct {
 	rows     int
 
 	pool    bufferPool
-	ints    [NumColumns]*int64Column
+	ints    [NumColumns]*int64Column // by column: the one of its type is set
 	floats  [NumColumns]*float64Column
 	strings [NumColumns]*stringColumn
 	dicts   [NumColumns]*dictColumn
+	columns [NumColumns]struct { // what they point to, in one allocation
+		int64Column
+		float64Column
+		stringColumn
+		dictColumn
+	}
 
 	// Per-batch memos from a source dictionary index to a derived value.
 	userKeyOf   [2][]int32 // by authenticated user, identifying user
@@ -125,15 +131,16 @@ func NewDecoder(r io.Reader, cfg Config) *Decoder {
 		d.layout = newLayout(header, bytes.Split(header, []byte("\t")))
 	}
 	for i, f := range Schema.Fields() {
+		c := &d.columns[i]
 		switch f.Type.ID() {
 		case arrow.DICTIONARY:
-			d.dicts[i] = &dictColumn{}
+			d.dicts[i] = &c.dictColumn
 		case arrow.STRING:
-			d.strings[i] = &stringColumn{}
+			d.strings[i] = &c.stringColumn
 		case arrow.FLOAT64:
-			d.floats[i] = &float64Column{}
+			d.floats[i] = &c.float64Column
 		default:
-			d.ints[i] = &int64Column{}
+			d.ints[i] = &c.int64Column
 		}
 	}
 	return d
@@ -270,15 +277,9 @@ func (d *Decoder) rejectLongLine() {
 // decodeLine turns one line into a row, a reject or a new layout.
 func (d *Decoder) decodeLine(line []byte) {
 	d.stats.Lines++
-	if bytes.IndexByte(line, 0) >= 0 {
-		// A crash leaves a run of NUL bytes where the end of the file was;
-		// the server appends after it. The line starts after the run.
+	line, nul := trimLine(line)
+	if nul {
 		d.stats.NULRuns++
-		line = line[bytes.LastIndexByte(line, 0)+1:]
-	}
-	line = bytes.TrimPrefix(line, bom)
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
 	}
 	if len(line) == 0 {
 		d.stats.BlankLines++

@@ -385,33 +385,48 @@ func TestLineTooLong(t *testing.T) {
 }
 
 // Split cuts a file at line starts with the right first line numbers, and
-// decoding the chunks gives the rows of decoding the whole file.
+// decoding the chunks gives the rows of decoding the whole file: with a
+// header (each chunk gets it as Config.Header), and without one (each chunk
+// gets the empty header a checkpoint of a header-less file stores).
 func TestSplitMatchesWholeFile(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(samples, "Sessions_QVS-BAD_2023-04-02.log"))
 	require.NoError(t, err)
-	var big bytes.Buffer
 	header, body, _ := bytes.Cut(data, []byte("\r\n"))
-	big.Write(header)
-	big.WriteString("\r\n")
-	for big.Len() < 3*readBufferBytes {
-		big.Write(body[:bytes.LastIndexByte(body, '\n')+1])
+	body = body[:bytes.LastIndexByte(body, '\n')+1]
+	tests := []struct {
+		name        string
+		header      []byte // the file's first line, if any
+		chunkHeader []byte // Config.Header of every chunk
+	}{
+		{"with a header", append(header, "\r\n"...), header},
+		{"header-less", nil, []byte("")},
 	}
-	whole := decode(t, big.Bytes(), Config{File: "f"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var big bytes.Buffer
+			big.Write(tt.header)
+			for big.Len() < 3*readBufferBytes {
+				big.Write(body)
+			}
+			whole := decode(t, big.Bytes(), Config{File: "f"})
+			require.NotEmpty(t, whole.rows)
 
-	chunks, err := Split(bytes.NewReader(big.Bytes()), 0, int64(big.Len()), 1, 3)
-	require.NoError(t, err)
-	require.Len(t, chunks, 3)
-	var rows []map[string]any
-	var rejects int
-	for i, c := range chunks {
-		require.Equal(t, int64(bytes.Count(big.Bytes()[:c.Start], []byte{'\n'}))+1, c.FirstLine)
-		if i > 0 {
-			require.Equal(t, byte('\n'), big.Bytes()[c.Start-1])
-		}
-		part := decode(t, big.Bytes()[c.Start:c.End], Config{File: "f", Header: header, FirstLine: c.FirstLine})
-		rows = append(rows, part.rows...)
-		rejects += len(part.rejects)
+			chunks, err := Split(bytes.NewReader(big.Bytes()), 0, int64(big.Len()), 1, 3)
+			require.NoError(t, err)
+			require.Len(t, chunks, 3)
+			var rows []map[string]any
+			var rejects []Reject
+			for i, c := range chunks {
+				require.Equal(t, int64(bytes.Count(big.Bytes()[:c.Start], []byte{'\n'}))+1, c.FirstLine)
+				if i > 0 {
+					require.Equal(t, byte('\n'), big.Bytes()[c.Start-1])
+				}
+				part := decode(t, big.Bytes()[c.Start:c.End], Config{File: "f", Header: tt.chunkHeader, FirstLine: c.FirstLine})
+				rows = append(rows, part.rows...)
+				rejects = append(rejects, part.rejects...)
+			}
+			require.Equal(t, whole.rows, rows)
+			require.Equal(t, whole.rejects, rejects)
+		})
 	}
-	require.Equal(t, whole.rows, rows)
-	require.Equal(t, len(whole.rejects), rejects)
 }

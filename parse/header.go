@@ -2,7 +2,6 @@ package parse
 
 import (
 	"bytes"
-	"strings"
 )
 
 // fieldKind says how a log field is converted.
@@ -87,8 +86,9 @@ var logColumnByName = func() map[string]int {
 // foldHeader lower-cases a header name and folds runs of white space to one
 // space, so that "Identifying User", "Identifying  user" and "CAL Type" vs
 // "Cal Type" all match.
-func foldHeader(b []byte) string {
-	var sb strings.Builder
+func foldHeader(b []byte) string { return string(appendFoldedHeader(nil, b)) }
+
+func appendFoldedHeader(dst, b []byte) []byte {
 	space := false
 	for _, c := range bytes.TrimSpace(b) {
 		switch {
@@ -99,12 +99,20 @@ func foldHeader(b []byte) string {
 			c += 'a' - 'A'
 		}
 		if space {
-			sb.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		sb.WriteByte(c)
+		dst = append(dst, c)
 	}
-	return sb.String()
+	return dst
+}
+
+// lookupColumn returns the index in logColumns of a header name. It does
+// not allocate: it runs on every field of every line that may be a header.
+func lookupColumn(name []byte) (int, bool) {
+	var buf [64]byte
+	idx, ok := logColumnByName[string(appendFoldedHeader(buf[:0], name))]
+	return idx, ok
 }
 
 // field is one position of a line: what column it feeds and how.
@@ -131,7 +139,7 @@ func newLayout(header []byte, names [][]byte) *layout {
 		l.pos[i] = -1
 	}
 	for i, name := range names {
-		idx, ok := logColumnByName[foldHeader(name)]
+		idx, ok := lookupColumn(name)
 		if !ok || l.pos[idx] >= 0 {
 			l.fields[i] = field{col: -1, kind: kindIgnore}
 			l.unknown = append(l.unknown, string(name))
@@ -163,7 +171,7 @@ func (l *layout) field(fields [][]byte, idx int) []byte {
 func isHeader(names [][]byte) bool {
 	known, hasTimestamp, hasStart := 0, false, false
 	for _, name := range names {
-		idx, ok := logColumnByName[foldHeader(name)]
+		idx, ok := lookupColumn(name)
 		if !ok {
 			continue
 		}
@@ -245,7 +253,27 @@ func HeaderLine(line []byte) ([]byte, bool) {
 }
 
 func trimHeader(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	return bytes.TrimPrefix(line, bom)
+	line, _ = trimLine(bytes.TrimSuffix(line, []byte("\n")))
+	return line
+}
+
+// trimLine returns the content of a line read without its '\n': what
+// follows its last NUL byte (a crash leaves a run of NULs where the end of
+// the file was, and the server appends after it; nul tells whether there
+// was one), without the BOMs before it (a restarted server writes one
+// before its header) and the CRs after it. Trimming is idempotent, so that
+// the header a decoder reports reads back as the same layout.
+func trimLine(line []byte) (_ []byte, nul bool) {
+	if bytes.IndexByte(line, 0) >= 0 {
+		nul = true
+		line = line[bytes.LastIndexByte(line, 0)+1:]
+	}
+	for bytes.HasPrefix(line, bom) {
+		line = line[len(bom):]
+	}
+	n := len(line)
+	for n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	return line[:n], nul
 }
