@@ -253,6 +253,7 @@ func Recover(dir string, cat *Catalog) error {
 			return err
 		}
 	}
+	CleanLeftovers(dir)
 	unknown, err := UnknownFiles(dir, cat)
 	if err != nil {
 		return err

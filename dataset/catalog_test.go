@@ -219,3 +219,26 @@ func TestSilentServers(t *testing.T) {
 		})
 	}
 }
+
+// The next writer removes what dead writers left: temporary files at the
+// top of the data folder, and report temporaries an hour old (a younger one
+// may be a report being written by hand).
+func TestNextWriterCleansLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	commitRows(t, dir, nil, session("A", 1, 2))
+	reports := filepath.Join(dir, dataset.ReportsDir, "2024-03-31")
+	require.NoError(t, os.MkdirAll(reports, 0o755))
+	stale, fresh := filepath.Join(reports, ".index.html.1a2b.tmp"), filepath.Join(reports, ".summary.csv.3c4d.tmp")
+	top := filepath.Join(dir, ".catalog.json.5e6f.tmp")
+	for _, f := range []string{stale, fresh, top} {
+		require.NoError(t, os.WriteFile(f, []byte("half"), 0o644))
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(stale, old, old))
+	cat, err := dataset.LoadCatalog(dir)
+	require.NoError(t, err)
+	require.NoError(t, dataset.Recover(dir, cat))
+	require.NoFileExists(t, stale)
+	require.NoFileExists(t, top)
+	require.FileExists(t, fresh)
+}

@@ -90,7 +90,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if *out == "" {
-		*out = filepath.Join(*data, "reports", asOf.Format(time.DateOnly))
+		*out = filepath.Join(*data, dataset.ReportsDir, asOf.Format(time.DateOnly))
 	}
 	step := stepLogger(c.stderr, *quiet)
 
