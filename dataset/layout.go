@@ -5,6 +5,7 @@ const (
 	SessionsDir   = "sessions"     // Hive-style month=YYYY-MM/part-*.parquet of SessionRow
 	RejectsDir    = "rejects"      // part-*.parquet of RejectRow
 	StateDir      = "state"        // metering's tables and StateInfoFile, replaced as a whole
+	ReportsDir    = "reports"      // qvmeter run's reports, a folder per as-of date
 	CatalogFile   = "catalog.json" // the committed files and the checkpoints (Catalog)
 	LockFile      = "lock"         // the writers' lock (Lock)
 	StateInfoFile = "state.json"   // under StateDir: what the state was computed from (StateInfo)

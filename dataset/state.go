@@ -308,6 +308,7 @@ func ReplaceState(dataDir string, write func(dir string) error) error {
 		keep[filepath.Base(previous)] = true
 	}
 	CleanStates(dataDir, keep)
+	CleanLeftovers(dataDir)
 	return nil
 }
 

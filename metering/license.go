@@ -115,6 +115,10 @@ type Alerts struct {
 	CapacityForecastOverBudget bool `toml:"capacity_forecast_over_budget" json:"capacity_forecast_over_budget,omitempty"`
 	MaxIdleNamed               *int `toml:"max_idle_named" json:"max_idle_named,omitempty"`
 	IdleDays                   int  `toml:"idle_days" json:"idle_days,omitempty"` // default 30
+	// SilentServerDays is a fixed limit of days without a session after
+	// which a server counts as silent; unset, each server's own limit is
+	// its longest gap over the previous eight weeks and at least two days.
+	SilentServerDays *int `toml:"silent_server_days" json:"silent_server_days,omitempty"`
 }
 
 // Defaults the spec gives for what a licence file leaves out.
@@ -243,6 +247,9 @@ func (lic *License) validate(src licenseSource) error {
 	}
 	if lic.Alerts.IdleDays < 0 {
 		return src.errorAt([]string{"alerts", "idle_days"}, "must be positive, got %d", lic.Alerts.IdleDays)
+	}
+	if d := lic.Alerts.SilentServerDays; d != nil && *d <= 0 {
+		return src.errorAt([]string{"alerts", "silent_server_days"}, "must be positive, got %d", *d)
 	}
 	if lic.Policy.RevokeIdleDays < 0 {
 		return src.errorAt([]string{"policy", "revoke_idle_days"}, "must be 0 (never) or positive, got %d", lic.Policy.RevokeIdleDays)

@@ -41,8 +41,16 @@ Exit codes, for the scheduler to alert on:
 	   are replaced atomically), or some paths could not be read
 	2  more lines were rejected than --max-reject-ratio allows (the good
 	   rows are stored and the reports written)
-	3  an alert the licence file's [alerts] section configures fired:
-	   capacity forecast above budget, or more idle named CALs than allowed
+	3  an alert fired: a PATH holds no session logs at all, a server has
+	   been silent longer than it usually is (its longest gap between
+	   sessions over the previous eight weeks, and at least two days; the
+	   licence file's [alerts] silent_server_days sets a fixed limit), or
+	   an alert the licence file's [alerts] section configures: capacity
+	   forecast above budget, more idle named CALs than allowed
+
+run holds DIR's writer lock from start to end: a second writer (ingest,
+meter, run) refuses at once, naming it, or waits up to --wait. Reports run
+meanwhile read the state they started with.
 
 Example (cron, 02:30 every night):
 
@@ -82,7 +90,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if *out == "" {
-		*out = filepath.Join(*data, "reports", asOf.Format(time.DateOnly))
+		*out = filepath.Join(*data, dataset.ReportsDir, asOf.Format(time.DateOnly))
 	}
 	step := stepLogger(c.stderr, *quiet)
 
@@ -94,6 +102,16 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer unlock()
+
+	var alerts []error
+	for _, path := range fs.Args() {
+		if n, err := countSessionLogs(path); err == nil && n == 0 {
+			alerts = append(alerts, fmt.Errorf("alert: %s holds no session logs (Sessions*.log): is the share mounted, is it the right folder?", path))
+		}
+	}
+	if files, err := dataset.ListFiles(*data); len(alerts) == len(fs.Args()) && (err != nil || len(files.Months) == 0) {
+		return &exitError{code: 3, err: errors.Join(alerts...)} // nothing to meter
+	}
 
 	started := time.Now()
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
@@ -154,10 +172,55 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if ingestErr != nil {
 		return ingestErr
 	}
-	if alerts := licenseAlerts(lic, tables, *idleDays); len(alerts) > 0 {
+	silent, err := silentServers(*data, st.Info.AsOf, lic)
+	if err != nil {
+		return err
+	}
+	alerts = append(append(alerts, silent...), licenseAlerts(lic, tables, *idleDays)...)
+	if len(alerts) > 0 {
 		return &exitError{code: 3, err: errors.Join(alerts...)}
 	}
 	return nil
+}
+
+// countSessionLogs counts the session logs a PATH of run yields.
+func countSessionLogs(path string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && ingest.IsSessionLog(d.Name()) {
+			n++
+		}
+		return err
+	})
+	return n, err
+}
+
+// silentServers are the alerts for servers silent longer than they usually
+// are, or than the licence's [alerts] silent_server_days.
+func silentServers(data string, asOf time.Time, lic *metering.License) ([]error, error) {
+	var fixed time.Duration
+	if lic != nil && lic.Alerts.SilentServerDays != nil {
+		fixed = time.Duration(*lic.Alerts.SilentServerDays) * 24 * time.Hour
+	}
+	silent, err := dataset.SilentServers(data, asOf, fixed)
+	if err != nil {
+		return nil, err
+	}
+	alerts := make([]error, len(silent))
+	for i, s := range silent {
+		last := "none in eight weeks"
+		if !s.LastSessionEnd.IsZero() {
+			last = s.LastSessionEnd.Format(time.RFC3339)
+		}
+		alerts[i] = fmt.Errorf("alert: server %s has been silent %s (last session ended %s; allowed %s): are its logs still collected?",
+			s.Server, days(s.Silence), last, days(s.Limit))
+	}
+	return alerts, nil
+}
+
+// days prints a duration in days with one decimal.
+func days(d time.Duration) string {
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
 // stepLogger returns the function that prints one line per step with its
