@@ -64,6 +64,10 @@ func (e *Engine) Finish() *State {
 			st.Anomalies = append(st.Anomalies, *late)
 		}
 	}
+	if lic := e.cfg.License; lic != nil && e.cfg.Mode == Reconstruct && !lic.HasPoolSizes() {
+		st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: DefaultPool, Kind: AnomalyNoPoolSizes,
+			Detail: "the licence file gives no pool size: every size is unknown, no pool or budget is checked"})
+	}
 	for _, perText := range []map[[2]uint32]*AnomalyRow{e.unknownCALs, e.outsideEra} {
 		for _, a := range perText {
 			st.Anomalies = append(st.Anomalies, *a)
@@ -207,10 +211,9 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 	}
 	for m, b := range p.capacity.months {
 		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m]}
-		if p.licensed {
-			budget, ceiling := int64(0), int64(0)
+		if budget, known := p.capacityBudget(); known {
+			ceiling := int64(0)
 			if p.slk != nil {
-				budget = p.slk.CapacityMinutes
 				ceiling, _ = p.slk.OverageCeiling()
 			}
 			over := max(0, b.minutes-budget)

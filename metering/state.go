@@ -179,6 +179,8 @@ const (
 	AnomalyUnlistedServer     = "unlisted_server"      // a server in the logs that the licence file does not list
 	AnomalyLateSession        = "late_session"         // a session longer than the reorder horizon (concurrency may be low)
 	AnomalyEraMismatch        = "cal_type_outside_era" // a CAL-era type after converted_at, or an SLK type before it
+	AnomalyNoPoolSizes        = "no_pool_sizes"        // the licence file gives no pool size at all (said once)
+	AnomalyUsageCountMismatch = "usage_count_mismatch" // a usage CAL line whose logged count differs from its duration's
 )
 
 // DenialRow is a session that simulate mode could not give a licence to.
