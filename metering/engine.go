@@ -50,8 +50,8 @@ type Engine struct {
 	cfg         Config
 	asOf        int64
 	pools       []*pool
-	serverPool  []int32 // per server id: 1 + pool index; 0 not resolved yet
-	excluded    []int8  // per user id: 0 unknown, 1 counted, 2 excluded
+	serverPool  []int32          // per server id: 1 + pool index; 0 not resolved yet
+	excluded    []int8           // per user id: 0 unknown, 1 counted, 2 excluded
 	byStart     minHeap[Session] // sessions waiting to be taken in start order
 	taking      Session          // the one being taken (a field, so it is not allocated per session)
 	released    int64            // every session starting before this has been taken

@@ -13,8 +13,8 @@ type pool struct {
 	// absentIsZero: a size the licence leaves out is 0 (simulate, where the
 	// file describes the whole licence) rather than unknown (reconstruct).
 	absentIsZero bool
-	cal      *CALPools
-	slk      *SLKPools
+	cal          *CALPools
+	slk          *SLKPools
 	// allocations maps a document id to its allocation of document CALs.
 	allocations   map[uint32]DocumentCAL
 	calQuarantine quarantinePolicy
