@@ -104,6 +104,7 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 				Observed: int64(len(current)), Limit: size, Detail: fmt.Sprintf("%d %s licences held, %d licensed", len(current), kind, size)})
 		}
 	}
+	retiredAt, retires := e.calRetirement(p)
 	for i := range r.holders {
 		h := &r.holders[i]
 		q, rule := p.quarantine(h.kind).of(e.ExeVersions.Name(h.exeVersion))
@@ -122,6 +123,9 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 		if h.revoked {
 			row.RevokedAt = &h.revokedAt
 		}
+		if retires && (h.kind == kindNamed || h.kind == kindDocument) {
+			row.Retired, row.RetiredAt = true, &retiredAt
+		}
 		for _, server := range h.servers.ids() {
 			row.Servers = append(row.Servers, e.Servers.Name(server))
 		}
@@ -133,6 +137,18 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 				Detail: "user holds a named CAL and a document CAL: one is wasted"})
 		}
 	}
+}
+
+// calRetirement tells whether the pool's CAL licence is gone at the as-of
+// time, and since when: the licence was converted to a Signed License Key
+// (converted_at) at or before the as-of time, and the pool has SLK pools
+// for the conversion to lead to.
+func (e *Engine) calRetirement(p *pool) (int64, bool) {
+	lic := e.cfg.License
+	if lic == nil || lic.ConvertedAt.IsZero() || p.slk == nil || isCALEra(lic, p, e.asOf) {
+		return 0, false
+	}
+	return lic.ConvertedAt.UnixMilli(), true
 }
 
 // checkAllocations compares document CALs per document with the licence's

@@ -67,6 +67,12 @@ type HolderRow struct {
 	// the licence away; RevokedAt is then the time of the revocation.
 	Revoked   bool   `parquet:"revoked"`
 	RevokedAt *int64 `parquet:"revoked_at,optional,timestamp(millisecond:utc),zstd"`
+	// Retired is set on a named or document CAL when the as-of time is at or
+	// after the licence's converted_at: the CAL licence no longer exists, so
+	// the holder is not held, not idle and on no revoke list; RetiredAt is
+	// converted_at. The spec: "shown apart as retired at the conversion".
+	Retired   bool   `parquet:"retired"`
+	RetiredAt *int64 `parquet:"retired_at,optional,timestamp(millisecond:utc),zstd"`
 }
 
 // CapacityRow is the Analyzer Capacity ledger: one UTC month × user ×
