@@ -225,6 +225,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			MissingCount: c.missing, MissingMinMinutes: c.missingMin, MissingMaxMinutes: c.missingMax,
 			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
 	}
+	current := monthOf(e.asOf - 1) // the month of the last instant the state covers
 	for m, b := range p.capacity.months {
 		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m]}
 		if budget, known := p.capacityBudget(); known {
@@ -250,7 +251,25 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			at := b.exhaustedAt
 			row.ExhaustedAt = &at
 		}
+		if m == current {
+			e.forecast(p, &row, m, b)
+		}
 		st.Months = append(st.Months, row)
+	}
+}
+
+// forecast fills in the current month's forecast (forecast.go).
+func (e *Engine) forecast(p *pool, row *MonthRow, m month, b *monthBudget) {
+	since, minDays := int64(minTime), DefaultForecastMinDays
+	if lic := e.cfg.License; lic != nil {
+		minDays = lic.Alerts.ForecastMinDays
+		if !lic.ConvertedAt.IsZero() && p.cal != nil && p.slk != nil {
+			since = lic.ConvertedAt.UnixMilli()
+		}
+	}
+	f, ok := forecastCapacity(p.capacity.daily, b.minutes, m, e.asOf, since, p.capacity.months[m-1], minDays)
+	if ok {
+		row.ForecastMinutes, row.ForecastLowMinutes, row.ForecastHighMinutes = &f.minutes, &f.low, &f.high
 	}
 }
 

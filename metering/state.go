@@ -116,6 +116,12 @@ type MonthRow struct {
 	// ExhaustedAt is when the month's consumption reached budget (+ overage
 	// ceiling): later capacity sessions of the month are locked out.
 	ExhaustedAt *int64 `parquet:"exhausted_at,optional,timestamp(millisecond:utc),zstd"`
+	// ForecastMinutes is the current month's projected total at month end
+	// with its range (forecast.go); null for other months, and before
+	// [alerts] forecast_min_days of the month have passed.
+	ForecastMinutes     *int64 `parquet:"forecast_minutes,optional,zstd"`
+	ForecastLowMinutes  *int64 `parquet:"forecast_low_minutes,optional,zstd"`
+	ForecastHighMinutes *int64 `parquet:"forecast_high_minutes,optional,zstd"`
 }
 
 // ConcurrencyRow is one pool's Session CAL peak for one UTC day: the largest
