@@ -13,12 +13,14 @@ import (
 //
 //  1. No forecast before [alerts] forecast_min_days (default 7) whole days
 //     of M have passed: a few hours or days say little about a month.
+//
 //  2. The pace sample is the minutes of every whole UTC day of M before T
 //     that lies in the SLK era (from converted_at on, so a conversion
 //     month uses only the SLK-era pace). When that is fewer than 7 days,
 //     the last days of the month before fill it up to 7 (the previous
 //     month's profile), if that month had capacity use and its days are in
 //     the SLK era too; otherwise there is no forecast.
+//
 //  3. With n sample days of mean m and standard deviation s, and r the
 //     days left from T to the end of M (a fraction when T is not at
 //     midnight), the forecast is
