@@ -23,7 +23,7 @@ type State struct {
 // state as of the configured time. The engine is spent afterwards.
 func (e *Engine) Finish() *State {
 	e.releaseUntil(1<<62 - 1)
-	st := &State{Info: StateInfo{Mode: e.cfg.Mode.String(), AsOf: e.cfg.AsOf.UTC().Format(time.RFC3339),
+	st := &State{Info: StateInfo{Mode: e.cfg.Mode.String(), AsOf: time.UnixMilli(e.asOf).UTC().Format(time.RFC3339Nano),
 		Sessions: e.counts.sessions, Excluded: e.counts.excluded, Later: e.counts.later}}
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ

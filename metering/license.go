@@ -133,7 +133,7 @@ type Policy struct {
 	// IdleDays: a licence unused this many whole days or more is idle
 	// (default 30). `[alerts] idle_days` is an alias of it; `--idle-days`
 	// overrides it for one command.
-	IdleDays int `toml:"idle_days" json:"idle_days,omitempty"`
+	IdleDays int `toml:"idle_days,omitzero" json:"idle_days,omitempty"`
 	// RevokeIdleDays: simulate revokes named and document CALs idle this
 	// long (0: never). It is the same threshold as IdleDays: a file that
 	// gives both must give the same number.
@@ -149,7 +149,7 @@ type Alerts struct {
 	IdleDays int `toml:"idle_days" json:"idle_days,omitempty"`
 	// ForecastMinDays: no capacity forecast (and no forecast alert) before
 	// this many whole days of the month have passed (default 7).
-	ForecastMinDays int `toml:"forecast_min_days" json:"forecast_min_days,omitempty"`
+	ForecastMinDays int `toml:"forecast_min_days,omitzero" json:"forecast_min_days,omitempty"`
 }
 
 // Defaults the spec gives for what a licence file leaves out.

@@ -70,11 +70,17 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 	if licenseErr != nil && opts.License != "" {
 		return nil, false, licenseErr
 	}
-	asOf := opts.AsOf.UTC().Truncate(time.Second)
+	// The as-of time keeps its full precision from the flag to the state and
+	// every query: a state as of 12:00:00.500 is not one as of 12:00:00.
+	asOf := opts.AsOf.UTC().Truncate(time.Millisecond) // the unit of every time in the state
+	recorded := time.Time{}
+	if info != nil {
+		recorded, _ = time.Parse(time.RFC3339Nano, info.AsOf)
+	}
 	// A recorded licence that cannot be read any more is no reason to
 	// recompute, only an obstacle when the state must be recomputed anyway.
 	if info != nil && info.DatasetVersion == ds.Version && (licenseErr != nil || info.LicenseSHA256 == licenseSum) &&
-		(opts.AsOf.IsZero() || info.AsOf == asOf.Format(time.RFC3339)) {
+		(opts.AsOf.IsZero() || recorded.Equal(asOf)) {
 		return info, false, nil
 	}
 	if licenseErr != nil {
@@ -85,7 +91,7 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 		if opts.Now != nil {
 			now = opts.Now
 		}
-		asOf = now().UTC().Truncate(time.Second)
+		asOf = now().UTC().Truncate(time.Millisecond) // the state's times are milliseconds
 	}
 	cfg := metering.Config{AsOf: asOf, License: lic}
 	if info != nil && info.Mode == metering.Simulate.String() && lic != nil {

@@ -51,7 +51,9 @@ func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
 		"fresh without as-of or licence keeps the state's": {opts: func(string) StateOptions { return StateOptions{} }},
 		"another as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.AddDate(0, 0, 1)} },
 			recomputed: true, asOf: "2024-03-11T00:00:00Z"},
-		"fractional seconds are the same as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} }},
+		// Issue 11 "One as-of": the as-of time keeps its milliseconds.
+		"fractional seconds are another as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} },
+			recomputed: true, asOf: "2024-03-10T00:00:00.3Z"},
 		"missing state": {change: func(t *testing.T, data, _, _ string) {
 			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
 		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},

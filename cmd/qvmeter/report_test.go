@@ -38,7 +38,7 @@ func TestReportHelpListsEveryReportWithItsColumns(t *testing.T) {
 func TestReportRecomputesStaleStateThenPrints(t *testing.T) {
 	dir, license := meteredDataset(t)
 	var stdout, stderr bytes.Buffer
-	args := []string{"report", "idle-cals", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
+	args := []string{"report", "idle-cals", "--all", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
 	require.Equal(t, 0, run(context.Background(), args, &stdout, &stderr), stderr.String())
 	require.Contains(t, stderr.String(), "state recomputed (reconstruct) as of 2024-03-31T00:00:00Z")
 	var rows []map[string]any
