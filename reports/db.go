@@ -20,7 +20,10 @@ import (
 // DB is an embedded DuckDB with one view per table of a data folder:
 //
 //   - sessions: the dataset's committed session files, ended at or before
-//     the state's as-of time;
+//     the state's as-of time, without the accounts the licence's exclude
+//     patterns leave out of every figure (the one place reports apply
+//     them; the state tables were replayed without them);
+//   - excluded_users: user_key and the pattern that excludes it;
 //   - rejects: the lines ingest could not place;
 //   - holders, capacity, months, concurrency, usage_cals, anomalies,
 //     denials: the state tables.
@@ -35,6 +38,9 @@ type DB struct {
 	tmp  string
 	info dataset.StateInfo
 	asOf time.Time
+	// lic is the licence the state was metered with (nil: none): its
+	// exclude patterns and its idle threshold.
+	lic *metering.License
 }
 
 // stateViews are the state tables as views, by file name.
@@ -56,7 +62,18 @@ func Open(ctx context.Context, dataDir string, st *dataset.State) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{info: st.Info, asOf: st.Info.AsOf.UTC()}
+	info := st.Info
+	var lic *metering.License
+	if info.LicenseFile != "" {
+		var sum string
+		if lic, sum, err = metering.LoadLicense(info.LicenseFile); err != nil {
+			return nil, fmt.Errorf("the state's licence file: %w (run qvmeter meter again)", err)
+		}
+		if sum != info.LicenseSHA256 {
+			return nil, fmt.Errorf("the licence file %s changed since the state was computed (run qvmeter meter again)", info.LicenseFile)
+		}
+	}
+	db := &DB{info: info, asOf: info.AsOf.UTC(), lic: lic}
 	if err := db.open(ctx, st.Dir, files.SessionFiles(), files.Rejects); err != nil {
 		db.Close()
 		return nil, err
@@ -88,7 +105,10 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 			return err
 		}
 	}
-	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of')"); err != nil {
+	if err := db.excludedUsers(ctx, sessions); err != nil {
+		return err
+	}
+	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of') AND user_key NOT IN (SELECT user_key FROM excluded_users)"); err != nil {
 		return err
 	}
 	if len(rejects) == 0 {
@@ -157,6 +177,60 @@ func (db *DB) view(ctx context.Context, name string, files []string, where strin
 	return db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", name, query))
 }
 
+// excludedUsers fills the table excluded_users with every user key of the
+// session files that the licence's exclude patterns match, and the pattern:
+// the patterns are matched by metering's rule, the one the replay applied.
+func (db *DB) excludedUsers(ctx context.Context, files []string) error {
+	if err := db.exec(ctx, "CREATE TEMP TABLE excluded_users (user_key VARCHAR PRIMARY KEY, pattern VARCHAR)"); err != nil {
+		return err
+	}
+	if db.lic == nil || len(db.lic.Exclude) == 0 {
+		return nil
+	}
+	list := make([]string, len(files))
+	args := make([]any, len(files))
+	for i, f := range files {
+		list[i], args[i] = fmt.Sprintf("$%d", i+1), f
+	}
+	rows, err := db.conn.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT user_key FROM read_parquet([%s], hive_partitioning = false)", strings.Join(list, ", ")), args...)
+	if err != nil {
+		return err
+	}
+	var keys, patterns []any
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return err
+		}
+		if pattern, ok := db.lic.ExcludedBy(key); ok {
+			keys, patterns = append(keys, key), append(patterns, pattern)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range keys {
+		if err := db.exec(ctx, "INSERT INTO excluded_users VALUES ($1, $2)", keys[i], patterns[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IdleDays is the idle threshold of the state's licence ([policy]
+// idle_days), or the default without one: what Params.IdleDays = 0 means.
+func (db *DB) IdleDays() int {
+	if db.lic != nil {
+		return db.lic.Policy.IdleDays
+	}
+	return DefaultIdleDays
+}
+
+// License is the licence the state was metered with (nil: none).
+func (db *DB) License() *metering.License { return db.lic }
+
 // quoteIdent quotes a column name read from our own Parquet files.
 func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
@@ -197,6 +271,9 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 
 // run runs a report, registered or one of the page's own (pagequeries.go).
 func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
+	if p.IdleDays == 0 {
+		p.IdleDays = db.IdleDays()
+	}
 	query, args, err := r.build(p)
 	if err != nil {
 		return nil, err

@@ -125,6 +125,8 @@ var goldenCases = []goldenCase{
 	{name: "idle-cals-named-only-idle-45d", data: dataRecon, report: "idle-cals",
 		params:  func(p *Params) { p.CALType, p.OnlyIdle, p.IdleDays = "named", true, 45 },
 		formats: []string{FormatTable, FormatCSV, FormatJSON, FormatParquet, FormatQMC}},
+	{name: "idle-cals-all-7d", data: dataRecon, report: "idle-cals", params: func(p *Params) { p.All, p.IdleDays = true, 7 }},
+	{name: "idle-cals-retired-named", data: dataRecon, report: "idle-cals", params: func(p *Params) { p.Retired, p.CALType = true, "named" }},
 	{name: "idle-cals-simulate", data: dataSim, report: "idle-cals"},
 	{name: "capacity", data: dataRecon, report: "capacity"},
 	{name: "capacity-mid-march-forecast", data: dataMidMar, report: "capacity"},

@@ -45,7 +45,7 @@ func TestReportComputesItsOwnStateLeavingTheStored(t *testing.T) {
 	stored, err := dataset.ReadStateInfo(dir)
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
-	args := []string{"report", "idle-cals", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
+	args := []string{"report", "idle-cals", "--all", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
 	require.Equal(t, 0, run(context.Background(), args, &stdout, &stderr), stderr.String())
 	require.Contains(t, stderr.String(), "state computed for this report (reconstruct) as of 2024-03-31T00:00:00Z")
 	after, err := dataset.ReadStateInfo(dir)
