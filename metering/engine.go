@@ -88,6 +88,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	for _, g := range lic.Groups {
 		e.pools = append(e.pools, newPool(g.Name, g.CAL, g.SLK, true, e.Documents))
 	}
+	for _, p := range e.pools {
+		p.assign(e.Users)
+	}
 	return e, nil
 }
 
