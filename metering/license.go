@@ -64,8 +64,9 @@ type License struct {
 	SLK         *SLKPools `toml:"slk" json:"slk,omitempty"`
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
-	Groups      []Group   `toml:"group" json:"group,omitempty"`   // [[group]]: further licences in one file, each for its own servers
-	Prices      *Prices   `toml:"prices" json:"prices,omitempty"` // what each licence type costs (prices.go)
+	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
+	// Prices are what each licence type costs (prices.go).
+	Prices *Prices `toml:"prices" json:"prices,omitempty"`
 }
 
 // Group is one more licence in the same file, shared by its servers.
