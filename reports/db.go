@@ -37,6 +37,7 @@ type DB struct {
 	tmp  string
 	info metering.StateInfo
 	asOf time.Time
+	dir  string // the data folder, for reports that replay the dataset (advice)
 }
 
 // stateViews are the state tables as views, by file name.
@@ -76,7 +77,7 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{info: *info, asOf: asOf.UTC()}
+	db := &DB{info: *info, asOf: asOf.UTC(), dir: dataDir}
 	if err := db.open(ctx, dataDir, sessions, rejects); err != nil {
 		db.Close()
 		return nil, err
@@ -236,6 +237,9 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 
 // run runs a report, registered or one of the page's own (pagequeries.go).
 func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
+	if r.compute != nil {
+		return r.compute(ctx, db, p)
+	}
 	query, args, err := r.build(p)
 	if err != nil {
 		return nil, err
