@@ -294,10 +294,10 @@ func TestAdviceWindowIsTheLastFullMonths(t *testing.T) {
 		want        []string
 	}{
 		"as of a month's first instant: the months before it": {time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Time{}, 3, []string{"2024-01", "2024-02", "2024-03"}},
-		"as of mid-month: that month is not full":              {time.Date(2024, 4, 15, 12, 0, 0, 0, time.UTC), time.Time{}, 2, []string{"2024-02", "2024-03"}},
-		"across a year":                                        {time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), time.Time{}, 3, []string{"2023-11", "2023-12", "2024-01"}},
-		"cut at the first month with data":                     {time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 20, 0, 0, 0, 0, time.UTC), 3, []string{"2024-02", "2024-03"}},
-		"no full month of data":                                {time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC), 3, nil},
+		"as of mid-month: that month is not full":             {time.Date(2024, 4, 15, 12, 0, 0, 0, time.UTC), time.Time{}, 2, []string{"2024-02", "2024-03"}},
+		"across a year":                    {time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), time.Time{}, 3, []string{"2023-11", "2023-12", "2024-01"}},
+		"cut at the first month with data": {time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 20, 0, 0, 0, 0, time.UTC), 3, []string{"2024-02", "2024-03"}},
+		"no full month of data":            {time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC), 3, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.Equal(t, tc.want, newWindow(tc.asOf, tc.months, tc.first).months)
