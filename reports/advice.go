@@ -47,6 +47,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -807,7 +808,7 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	if err != nil {
 		return err
 	}
-	logged, err := smallestSize(func(size int) (int64, error) { days, _, err := zeroDays(size); return days, err })
+	logged, err := smallestSize(0, func(size int) (int64, error) { days, _, err := zeroDays(size); return days, err })
 	if err != nil {
 		return err
 	}
@@ -818,8 +819,8 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	// The what-if licence may send more sessions to usage CALs than the
 	// logs did (named CAL holders given up, fewer session CALs): size the
 	// pool on its simulation, from the smallest size the logged use needs.
-	simulated, err := smallestSize(func(size int) (int64, error) {
-		whatIf.Usage = max(size, logged)
+	simulated, err := smallestSize(logged, func(size int) (int64, error) {
+		whatIf.Usage = size
 		st, err := a.simulate(ctx, a.whatIf)
 		if err != nil {
 			return 0, err
@@ -835,7 +836,7 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	if err != nil {
 		return err
 	}
-	size := max(simulated, logged)
+	size := simulated
 	whatIf.Usage = size
 	price := a.price(metering.PriceUsageCAL)
 	n := float64(e.n())
@@ -858,10 +859,12 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	return nil
 }
 
-// smallestSize finds the smallest pool size at which zeroDays (monotone:
-// never more days at zero with a larger pool) counts no day at zero.
-func smallestSize(zeroDays func(size int) (int64, error)) (int, error) {
-	lo, hi := 0, 1
+// smallestSize finds the smallest pool size from on at which zeroDays
+// (monotone: never more days at zero with a larger pool) counts no day at
+// zero. It tries from first, then doubles, then halves the gap: one call
+// when from is the answer (each may be a replay of the dataset).
+func smallestSize(from int, zeroDays func(size int) (int64, error)) (int, error) {
+	lo, hi := from, from
 	for {
 		days, err := zeroDays(hi)
 		if err != nil {
@@ -873,7 +876,7 @@ func smallestSize(zeroDays func(size int) (int64, error)) (int, error) {
 		if hi > 1<<24 {
 			return 0, fmt.Errorf("no usage CAL pool up to %d leaves no day at zero", hi)
 		}
-		lo, hi = hi+1, hi*2
+		lo, hi = hi+1, max(2*hi, 1)
 	}
 	for lo < hi {
 		mid := (lo + hi) / 2
@@ -978,6 +981,11 @@ func (a *adviser) check(ctx context.Context, current, whatIf *metering.License) 
 			}
 		}
 		return out, nil
+	}
+	if reflect.DeepEqual(current, whatIf) {
+		a.add(adviceRow{advice: adviceCheck, new: ptr(int64(0)),
+			reason: "not simulated: the what-if licence is the current one (no change advised)"})
+		return 0, nil
 	}
 	before, err := denied(current)
 	if err != nil {
