@@ -81,12 +81,20 @@ const (
 
 var adviceReport = &Report{
 	Name: "advice",
-	Description: "the cheapest licence mix for the usage of the last --months full UTC months (default 3) at the licence " +
-		"file's [prices]: users whose capacity minutes cost more than an Analyzer seat in most months and seat holders " +
-		"who would cost less on capacity, the capacity budget that is left, the session CAL pool that would carry the " +
-		"named CAL holders who used their CAL on at most --rare-days days a month (default 2), the smallest usage CAL " +
-		"pool that leaves no day at zero; each with its evidence and money difference, a total, and a simulation of the " +
-		"what-if licence against the current one (--write-license FILE writes it for qvmeter meter --simulate)",
+	Description: "the cheapest licence mix for the usage of the last --months full UTC months before the as-of time " +
+		"(default 3), at the licence file's [prices]: a price per month (a twelfth of a yearly one); a capacity minute costs " +
+		"capacity_minutes_pack / capacity_pack_minutes a month. analyzer_seat: an identified capacity user whose minutes × " +
+		"that price exceed the Analyzer price in most months (more than half) and in total. capacity_instead_of_seat: an " +
+		"Analyzer seat holder whose minutes, at the upper bound 6 × ⌈duration / 6 min⌉ per session, cost less than the seat in " +
+		"most months and in total. capacity_budget: the most minutes a month then needs, in whole packs. " +
+		"session_cal_instead_of_named, session_cal_pool: named CAL holders who used theirs on at most --rare-days days " +
+		"(default 2) in every month give it up when the session CALs for the peak of their sessions and the logged " +
+		"session CAL sessions together (metering's rule) cost less. usage_cal_pool: the smallest pool that leaves no day " +
+		"at zero, for the logged use and in a simulation of the what-if licence. total: the what-if licence's cost " +
+		"against the current one. Money counts the months of the window in the licence type's era (CAL before " +
+		"converted_at, SLK after). simulate_check: both licences simulated, with the named CALs and seats assigned as the " +
+		"logs show; new_denials are sessions only the what-if licence denies. --write-license FILE writes the what-if " +
+		"licence for qvmeter meter --simulate --license FILE",
 	Flags:   []string{"months", "rare-days", "write-license"},
 	Columns: adviceColumns,
 	compute: computeAdvice,
@@ -97,7 +105,7 @@ var adviceColumns = []Column{
 	{"advice", String, "analyzer_seat, capacity_instead_of_seat, analyzer_seats, capacity_budget, session_cal_instead_of_named, session_cal_pool, usage_cal_pool, no_change, not_given, total or simulate_check"},
 	{"cal_type", String, "the licence type concerned: analyzer, analyzer_capacity, named, session, usage, document, professional (empty: all)"},
 	{"user", String, "per-user rows: the user as the logs spelled them"},
-	{"months", Int, "full UTC months weighed (the window, cut at the first month with data)"},
+	{"months", Int, "months the row weighs: the window's full UTC months (from the first with data) in the licence type's era"},
 	{"months_favouring", Int, "per-user rows: months in which the advised licence was the cheaper"},
 	{"minutes", Int, "capacity minutes over the window (seat holders: the upper bound); capacity_budget: the most any month needs"},
 	{"peak", Int, "session_cal_pool: most session CALs held at once; usage_cal_pool: most usage CALs consumed within 28 days"},
