@@ -29,14 +29,19 @@ package reports
 //     session-CAL rule, of the logged session-CAL sessions and theirs
 //     together. Advised when the named CALs given up cost more than the
 //     session CALs added.
-//   - usage_cal_pool: the smallest usage CAL pool under which, replayed
-//     with metering's usage-CAL rule and the licence's recharge model, no
-//     day of the window ends at zero.
-//   - total: the what-if licence's cost against the current licence's over
-//     the window, for the priced licence types.
+//   - usage_cal_pool: the smallest usage CAL pool under which no day of the
+//     window ends at zero, replayed with metering's usage-CAL rule and the
+//     licence's recharge model: for the logged usage CAL sessions, then in
+//     a simulation of the what-if licence (which may send more sessions to
+//     usage CALs).
+//   - total: the what-if licence's cost against the current licence's, for
+//     the priced licence types, each over the months of the window in its
+//     era (CAL pools before converted_at, SLK pools after).
 //   - simulate_check: both licences simulated over the dataset up to the
-//     window's end; a session of the window the what-if licence denies and
-//     the current licence does not is a new denial.
+//     window's end, each with the named CALs and seats assigned by hand to
+//     the users who hold them in the logs (dynamic assignment alone would
+//     hand them to whoever came first); a session of the window the what-if
+//     licence denies and the current licence does not is a new denial.
 
 import (
 	"cmp"
@@ -144,7 +149,7 @@ type Advice struct {
 	// Months are the UTC months weighed, YYYY-MM.
 	Months []string
 	// NewDenials are the sessions the simulation of WhatIf denies and the
-	// current licence's does not (-1: no check ran).
+	// current licence's does not (-1: no licence, nothing to check).
 	NewDenials int
 	from       string // the licence file advised on
 }
@@ -208,8 +213,6 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 		return nil, fmt.Errorf("--months %d: want at least 1", p.Months)
 	case p.RareDays < 0:
 		return nil, fmt.Errorf("--rare-days %d: want 0 or more", p.RareDays)
-	case db.info.Mode == metering.Simulate.String():
-		return nil, errors.New("advice weighs the logged usage: meter without --simulate first (the state is a simulation)")
 	}
 	first, err := db.records(ctx, "advice-first", []Column{{"first", Time, ""}}, `SELECT min(session_end) AS "first" FROM sessions`)
 	if err != nil {
@@ -218,6 +221,8 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 	a := &adviser{db: db, p: p, w: newWindow(db.asOf, p.Months, first[0].time("first"))}
 	out := &Advice{Months: a.w.months, NewDenials: -1}
 	switch {
+	case db.info.Mode == metering.Simulate.String():
+		a.add(adviceRow{advice: adviceNotGiven, reason: "the state is a simulation (meter --simulate): the advice weighs the logged usage; meter without --simulate"})
 	case len(a.w.months) == 0:
 		a.add(adviceRow{advice: adviceNotGiven, reason: fmt.Sprintf("no full UTC month of sessions before the as-of time %s", db.asOf.Format(time.RFC3339))})
 	case db.info.LicenseFile == "":

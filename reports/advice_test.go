@@ -317,3 +317,12 @@ func TestHTMLShowsTheAdvice(t *testing.T) {
 		require.Contains(t, panel, want)
 	}
 }
+
+// TestAdviceOnASimulatedStateSaysWhy pins that a simulated state gets a
+// reason, not an error: the page is written whatever the state's mode.
+func TestAdviceOnASimulatedStateSaysWhy(t *testing.T) {
+	table, err := openEstate(t, dataSim).Run(context.Background(), "advice", DefaultParams())
+	require.NoError(t, err)
+	require.Len(t, table.Rows, 1)
+	require.Contains(t, records(table)[0].str("reason"), "the state is a simulation")
+}
