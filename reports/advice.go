@@ -831,25 +831,40 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	}
 	// The what-if licence may send more sessions to usage CALs than the
 	// logs did (named CAL holders given up, fewer session CALs): size the
-	// pool on its simulation, from the smallest size the logged use needs.
-	simulated, err := smallestSize(logged, func(size int) (int64, error) {
+	// pool on its simulation, no smaller than the logged use needs, so that
+	// no day of the window ends at zero and no session finds none left.
+	short := func(size int) (int64, error) {
 		whatIf.Usage = size
 		st, err := a.simulate(ctx, a.whatIf)
 		if err != nil {
 			return 0, err
 		}
-		var days int64
+		var short int64
 		for _, u := range st.Usage {
 			if u.Pool == pool && u.AtZero && u.Day >= firstDay && u.Day <= lastDay {
-				days++
+				short++
 			}
 		}
-		return days, nil
-	})
-	if err != nil {
+		for _, d := range st.Denials {
+			if d.Pool == pool && d.Reason == metering.DenyNoCALFree && d.At >= start.UnixMilli() && d.At < end.UnixMilli() {
+				short++
+			}
+		}
+		return short, nil
+	}
+	var size int
+	if cal.UsageRecharge == metering.RechargePerCAL {
+		lo, hi, err := a.usageBounds(ctx, pool, e, logged)
+		if err != nil {
+			return err
+		}
+		size, err = bisect(lo, hi, short)
+		if err != nil {
+			return err
+		}
+	} else if size, err = smallestSize(logged, short); err != nil {
 		return err
 	}
-	size := simulated
 	whatIf.Usage = size
 	price := a.price(metering.PriceUsageCAL)
 	n := float64(e.n())
@@ -891,19 +906,72 @@ func smallestSize(from int, zeroDays func(size int) (int64, error)) (int, error)
 		}
 		lo, hi = hi+1, max(2*hi, 1)
 	}
+	return bisect(lo, hi, zeroDays)
+}
+
+// bisect finds the smallest size in [lo, hi] at which short (monotone)
+// counts nothing; hi is known to be such a size.
+func bisect(lo, hi int, short func(size int) (int64, error)) (int, error) {
 	for lo < hi {
 		mid := (lo + hi) / 2
-		days, err := zeroDays(mid)
+		n, err := short(mid)
 		if err != nil {
 			return 0, err
 		}
-		if days == 0 {
+		if n == 0 {
 			hi = mid
 		} else {
 			lo = mid + 1
 		}
 	}
 	return lo, nil
+}
+
+// unboundedUsage is a usage CAL pool no estate runs out of.
+const unboundedUsage = 1 << 30
+
+// usageBounds simulates the what-if licence with a usage CAL pool it
+// cannot run out of, which gives the usage CALs its sessions take each day,
+// and bounds the per-cal pool they need: a day ends at zero unless the pool
+// holds more than the CALs taken in its 28 days, and no session can find
+// none left once it holds more than those taken in 29 days (a CAL taken on
+// the day before the 28 may still be out). The lower bound is at least
+// logged, what the logged use needs.
+func (a *adviser) usageBounds(ctx context.Context, pool string, e era, logged int) (lo, hi int, err error) {
+	a.whatIfPool(pool).Usage = unboundedUsage
+	st, err := a.simulate(ctx, a.whatIf)
+	if err != nil {
+		return 0, 0, err
+	}
+	consumed := map[string]int64{}
+	for _, u := range st.Usage {
+		if u.Pool == pool {
+			consumed[u.Day] = u.Consumed
+		}
+	}
+	lo, hi = logged, logged
+	for d := e.start; d.Before(e.end); d = d.AddDate(0, 0, 1) {
+		var in28, in29 int64
+		for k := range 29 {
+			c := consumed[d.AddDate(0, 0, -k).Format(time.DateOnly)]
+			in29 += c
+			if k < 28 {
+				in28 += c
+			}
+		}
+		lo, hi = max(lo, int(in28)+1), max(hi, int(in29)+1)
+	}
+	return lo, hi, nil
+}
+
+// whatIfPool returns the CAL pools of the what-if licence's pool.
+func (a *adviser) whatIfPool(pool string) *metering.CALPools {
+	for i := range a.whatIf.Groups {
+		if a.whatIf.Groups[i].Name == pool {
+			return a.whatIf.Groups[i].CAL
+		}
+	}
+	return a.whatIf.CAL
 }
 
 // simulate replays the dataset up to the window's end in simulate mode
