@@ -33,7 +33,7 @@ package reports
 //     window ends at zero, replayed with metering's usage-CAL rule and the
 //     licence's recharge model: for the logged usage CAL sessions, then in
 //     a simulation of the what-if licence (which may send more sessions to
-//     usage CALs).
+//     usage CALs), where no session may find none left either.
 //   - total: the what-if licence's cost against the current licence's, for
 //     the priced licence types, each over the months of the window in its
 //     era (CAL pools before converted_at, SLK pools after).
@@ -95,7 +95,7 @@ var adviceReport = &Report{
 		"session_cal_instead_of_named, session_cal_pool: named CAL holders who used theirs on at most --rare-days days " +
 		"(default 2) in every month give it up when the session CALs for the peak of their sessions and the logged " +
 		"session CAL sessions together (metering's rule) cost less. usage_cal_pool: the smallest pool that leaves no day " +
-		"at zero, for the logged use and in a simulation of the what-if licence. total: the what-if licence's cost " +
+		"at zero, for the logged use and in a simulation of the what-if licence (where no session may find none left). total: the what-if licence's cost " +
 		"against the current one. Money counts the months of the window in the licence type's era (CAL before " +
 		"converted_at, SLK after). simulate_check: both licences simulated, with the named CALs and seats assigned as the " +
 		"logs show; new_denials are sessions only the what-if licence denies. --write-license FILE writes the what-if " +
