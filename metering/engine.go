@@ -80,6 +80,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	for _, g := range lic.Groups {
 		e.pools = append(e.pools, newPool(g.Name, g.CAL, g.SLK, true, simulate, e.Documents))
 	}
+	for _, p := range e.pools {
+		p.assign(e.Users)
+	}
 	return e, nil
 }
 

@@ -59,12 +59,14 @@ import (
 type License struct {
 	Servers     []string  `toml:"servers" json:"servers,omitempty"`
 	Exclude     []string  `toml:"exclude" json:"exclude,omitempty"`
-	ConvertedAt time.Time `toml:"converted_at" json:"converted_at,omitempty"`
+	ConvertedAt time.Time `toml:"converted_at,omitempty" json:"converted_at,omitempty"`
 	CAL         *CALPools `toml:"cal" json:"cal,omitempty"`
 	SLK         *SLKPools `toml:"slk" json:"slk,omitempty"`
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
 	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
+	// Prices are what each licence type costs (prices.go).
+	Prices *Prices `toml:"prices" json:"prices,omitempty"`
 }
 
 // Group is one more licence in the same file, shared by its servers.
@@ -87,6 +89,10 @@ type CALPools struct {
 	Quarantine    string        `toml:"quarantine" json:"quarantine,omitempty"`         // "auto" (default) or a duration
 	// unset names the size keys the file leaves out (see License.unknown).
 	unset map[string]bool
+	// NamedUsers are users (user keys, any case) assigned a named CAL by
+	// hand: simulate mode gives them theirs at their first session and keeps
+	// it for them until then, so dynamic assignment cannot take it.
+	NamedUsers []string `toml:"named_users,omitempty" json:"named_users,omitempty"`
 }
 
 // DocumentCAL is one document's allocation of document CALs.
@@ -107,6 +113,10 @@ type SLKPools struct {
 	Quarantine          string  `toml:"quarantine" json:"quarantine,omitempty"` // default "7d"
 	// unset names the size keys the file leaves out (see License.unknown).
 	unset map[string]bool
+	// ProfessionalUsers and AnalyzerUsers are assigned by hand, as
+	// CALPools.NamedUsers.
+	ProfessionalUsers []string `toml:"professional_users,omitempty" json:"professional_users,omitempty"`
+	AnalyzerUsers     []string `toml:"analyzer_users,omitempty" json:"analyzer_users,omitempty"`
 }
 
 // Overage is the slk.overage setting: "none", "unlimited" or a ceiling in
@@ -376,6 +386,9 @@ func (lic *License) validate(src licenseSource) error {
 	if err := validatePools(src, nil, lic.CAL, lic.SLK); err != nil {
 		return err
 	}
+	if err := lic.Prices.validate(src); err != nil {
+		return err
+	}
 	owner := map[string]string{}
 	claim := func(key []string, group string, servers []string) error {
 		for _, server := range servers {
@@ -504,6 +517,9 @@ func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPo
 				return src.errorAt(at("cal", "quarantine"), "want %q or a duration such as \"7d\" or \"24h\": %v", QuarantineAuto, err)
 			}
 		}
+		if err := validateAssigned(src, at("cal", "named_users"), cal.NamedUsers, cal.Named); err != nil {
+			return err
+		}
 		allocated := 0
 		paths := map[string]bool{}
 		for i, doc := range cal.Documents {
@@ -532,6 +548,12 @@ func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPo
 				return src.errorAt(at("slk", n.key), "must not be negative, got %d", n.value)
 			}
 		}
+		if err := validateAssigned(src, at("slk", "professional_users"), slk.ProfessionalUsers, slk.Professional); err != nil {
+			return err
+		}
+		if err := validateAssigned(src, at("slk", "analyzer_users"), slk.AnalyzerUsers, slk.Analyzer); err != nil {
+			return err
+		}
 		if slk.Overage == "" {
 			slk.Overage = OverageNone
 		}
@@ -544,6 +566,23 @@ func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPo
 		if _, err := ParseDuration(slk.Quarantine); err != nil {
 			return src.errorAt(at("slk", "quarantine"), "want a duration such as \"7d\": %v", err)
 		}
+	}
+	return nil
+}
+
+// validateAssigned checks a list of users assigned by hand: no user twice,
+// no more users than the pool has licences.
+func validateAssigned(src licenseSource, key []string, users []string, licensed int) error {
+	seen := map[string]bool{}
+	for _, u := range users {
+		folded := strings.ToLower(u)
+		if folded == "" || seen[folded] {
+			return src.errorAt(key, "user %q is empty or listed twice", u)
+		}
+		seen[folded] = true
+	}
+	if len(users) > licensed {
+		return src.errorAt(key, "%d users assigned but only %d licensed", len(users), licensed)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package metering
 
-import "github.com/qvmeter/qvmeter/parse"
+import (
+	"strings"
+
+	"github.com/qvmeter/qvmeter/parse"
+)
 
 // DefaultPool names the top-level licence of a licence file, and the one
 // pool of every server when there is no licence file.
@@ -28,6 +32,10 @@ type pool struct {
 	quarantined   map[quarantineKey]int64 // simulate: revoked assignments → end of quarantine
 	inQuarantine  []quarantinedCAL        // simulate: revoked licences not free yet
 	lastPolicyDay int32                   // simulate: last day the idle policy ran
+	// assigned holds, per kind, the users the licence assigns by hand
+	// (named_users, professional_users, analyzer_users) who have not had a
+	// session yet: simulate keeps a licence for each of them.
+	assigned [numHolderKinds]map[uint32]bool
 }
 
 // quarantineKey is one user's revoked assignment: the user may not get the
@@ -77,6 +85,43 @@ func newPool(name string, cal *CALPools, slk *SLKPools, licensed, absentIsZero b
 	}
 	p.capacity = newCapacityLedger(capacityLimit)
 	return p
+}
+
+// assign records the users a licence assigns by hand, as user ids.
+func (p *pool) assign(users *Dict) {
+	for kind, names := range map[holderKind][]string{kindNamed: calNamedUsers(p.cal), kindProfessional: slkUsers(p.slk, kindProfessional), kindAnalyzer: slkUsers(p.slk, kindAnalyzer)} {
+		p.assigned[kind] = map[uint32]bool{}
+		for _, name := range names {
+			p.assigned[kind][users.ID(strings.ToLower(name))] = true
+		}
+	}
+}
+
+func calNamedUsers(cal *CALPools) []string {
+	if cal == nil {
+		return nil
+	}
+	return cal.NamedUsers
+}
+
+func slkUsers(slk *SLKPools, kind holderKind) []string {
+	switch {
+	case slk == nil:
+		return nil
+	case kind == kindProfessional:
+		return slk.ProfessionalUsers
+	}
+	return slk.AnalyzerUsers
+}
+
+// takeAssigned reports whether the licence assigns user a licence of kind
+// by hand that the user has not taken yet, and marks it taken.
+func (p *pool) takeAssigned(kind holderKind, user uint32) bool {
+	if !p.assigned[kind][user] {
+		return false
+	}
+	delete(p.assigned[kind], user)
+	return true
 }
 
 // calSize is a [cal] size key's value and whether it is known: a licence

@@ -56,6 +56,10 @@ func (e *Engine) assignCAL(p *pool, s *Session) (parse.CALClass, string) {
 		h.use(s)
 		return parse.CALDocument, ""
 	}
+	if p.takeAssigned(kindNamed, s.User) {
+		p.holders.assign(kindNamed, s.User, 0).use(s)
+		return parse.CALNamed, ""
+	}
 	if cal.NamedDynamic && e.canAssign(p, kindNamed, s, int64(cal.Named)) {
 		p.holders.assign(kindNamed, s.User, 0).use(s)
 		return parse.CALNamed, ""
@@ -114,6 +118,14 @@ func (e *Engine) assignSLK(p *pool, s *Session) (parse.CALClass, string) {
 			h.use(s)
 			return parse.CALAnalyzer, ""
 		}
+		if p.takeAssigned(kindProfessional, s.User) {
+			p.holders.assign(kindProfessional, s.User, 0).use(s)
+			return parse.CALProfessional, ""
+		}
+		if p.takeAssigned(kindAnalyzer, s.User) {
+			p.holders.assign(kindAnalyzer, s.User, 0).use(s)
+			return parse.CALAnalyzer, ""
+		}
 		if slk.ProfessionalDynamic && e.canAssign(p, kindProfessional, s, int64(slk.Professional)) {
 			p.holders.assign(kindProfessional, s.User, 0).use(s)
 			return parse.CALProfessional, ""
@@ -136,7 +148,8 @@ func (e *Engine) assignSLK(p *pool, s *Session) (parse.CALClass, string) {
 
 // canAssign reports whether a new licence of kind (for s's document, when
 // a document CAL) is free at s's start: fewer in use, counting revoked ones
-// still in quarantine, than licensed; and the user is not coming back
+// still in quarantine and those assigned by hand to users not seen yet, than
+// licensed; and the user is not coming back
 // during the quarantine of one taken from them.
 func (e *Engine) canAssign(p *pool, kind holderKind, s *Session, licensed int64) bool {
 	document := uint32(0)
@@ -149,7 +162,7 @@ func (e *Engine) canAssign(p *pool, kind holderKind, s *Session, licensed int64)
 		}
 		delete(p.quarantined, quarantineKey{kind, s.User, document})
 	}
-	inUse := int64(p.holders.active[kind])
+	inUse := int64(p.holders.active[kind]) + int64(len(p.assigned[kind])) // assigned by hand, not used yet
 	if kind == kindDocument {
 		inUse = int64(p.holders.activeByDoc[document])
 	}

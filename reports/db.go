@@ -41,6 +41,7 @@ type DB struct {
 	// lic is the licence the state was metered with (nil: none): its
 	// exclude patterns and its idle threshold.
 	lic *metering.License
+	dir string // the data folder, for reports that replay the dataset (advice)
 }
 
 // stateViews are the state tables as views, by file name.
@@ -73,7 +74,7 @@ func Open(ctx context.Context, dataDir string, st *dataset.State) (*DB, error) {
 			return nil, fmt.Errorf("the licence file %s changed since the state was computed (run qvmeter meter again)", info.LicenseFile)
 		}
 	}
-	db := &DB{info: info, asOf: info.AsOf.UTC(), lic: lic}
+	db := &DB{info: info, asOf: info.AsOf.UTC(), lic: lic, dir: dataDir}
 	if err := db.open(ctx, st.Dir, files.SessionFiles(), files.Rejects); err != nil {
 		db.Close()
 		return nil, err
@@ -273,6 +274,9 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
 	if p.IdleDays == 0 {
 		p.IdleDays = db.IdleDays()
+	}
+	if r.compute != nil {
+		return r.compute(ctx, db, p)
 	}
 	query, args, err := r.build(p)
 	if err != nil {

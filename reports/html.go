@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 //go:embed html.tmpl
@@ -35,6 +36,7 @@ const (
 	topCount        = 10 // users and documents in the top tables
 	maxRevokeRows   = 500
 	maxAnomalyRows  = 200
+	maxAdviceRows   = 100
 	capacityHistory = 12 // months in the capacity bar chart
 )
 
@@ -80,6 +82,8 @@ type htmlPage struct {
 	RetiredCount           int
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
+	Advice                 listing // the licence advice (advice.go)
+	AdviceMonths           string  // the months it weighs
 }
 
 // fact is one figure of the summary.
@@ -256,6 +260,14 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 	pg.Anomalies = list(anomalies, maxAnomalyRows, "qvmeter report anomalies",
 		"kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
+
+	advice, err := Advise(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
+	pg.Advice = list(advice.Table, maxAdviceRows, "qvmeter report advice",
+		"advice", "cal_type", "user", "current", "recommended", "saving", "new_denials", "why", "pool")
+	pg.AdviceMonths = strings.Join(advice.Months, ", ")
 
 	pg.Facts = facts(sum, records(concurrency), p.IdleDays)
 	return pg, nil
@@ -540,6 +552,16 @@ var pageColumns = map[string]listColumn{
 			return r.str("source_file")
 		}
 		return fmt.Sprintf("%s:%d", r.str("source_file"), r.int("source_line"))
+	}},
+	// why is the advice's reason and evidence, whole: they are the advice.
+	"why": {Label: "why", Doc: "the reason for the advice, and its evidence: months, minutes, days, peaks, prices", value: func(r record) string {
+		why := strings.Join(slices.DeleteFunc([]string{r.str("reason"), r.str("evidence")}, func(s string) bool { return s == "" }), ". ")
+		return strings.Map(func(c rune) rune {
+			if unicode.IsControl(c) {
+				return '\uFFFD'
+			}
+			return c
+		}, why)
 	}},
 }
 

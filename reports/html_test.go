@@ -27,7 +27,7 @@ import (
 
 // htmlSections are the ids of the page's sections, each a question the
 // page answers.
-var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "anomalies", "revoke", "retired"}
+var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "anomalies", "revoke", "retired", "advice"}
 
 // estateHTML is the HTML report of a data folder.
 func estateHTML(t *testing.T, data string) string {

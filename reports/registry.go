@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ type Report struct {
 	Vertical bool
 	// build returns the SQL and its bound arguments for p.
 	build func(p Params) (string, []any, error)
+	// compute, where set instead of build, computes the table in Go (from
+	// queries of its own): for a report that replays the licence rules.
+	compute func(ctx context.Context, db *DB, p Params) (*Table, error)
 }
 
 func (r *Report) column(name string) (Column, bool) {
@@ -52,6 +56,10 @@ type Params struct {
 	Billed   []Billed
 	Summary  bool   // --summary: rejects counts by reason
 	User     string // --user: explain's user, matched on user_key (case-insensitive)
+	// advice (advice.go):
+	Months       int    // --months: full UTC months before the as-of time to weigh
+	RareDays     int    // --rare-days: a named CAL used on at most this many days a month is used rarely
+	WriteLicense string // --write-license: write the what-if licence to this file
 }
 
 // DefaultIdleDays is the idle threshold without a licence file or
@@ -60,7 +68,9 @@ const DefaultIdleDays = 30
 
 // DefaultParams are the parameters of a report run without flags: the idle
 // threshold is the licence's.
-func DefaultParams() Params { return Params{} }
+func DefaultParams() Params {
+	return Params{Months: DefaultAdviceMonths, RareDays: DefaultRareDays}
+}
 
 // Billed is one month's Analyzer Capacity minutes from the vendor's usage
 // statement (or the Qlik Sense side's figure), for billing reconciliation.
@@ -146,7 +156,7 @@ func choice(flag, value string, allowed map[string]string) (string, error) {
 
 // registry lists the reports in the order help shows them.
 var registry = []*Report{idleCALs, capacityReport, usageReport, concurrencyReport, usageCALsReport,
-	doubleCALs, denialsReport, rejectsReport, anomaliesReport, summaryReport, explainReport}
+	doubleCALs, denialsReport, rejectsReport, anomaliesReport, summaryReport, adviceReport, explainReport}
 
 // Reports returns every report in help order.
 func Reports() []*Report { return slices.Clone(registry) }

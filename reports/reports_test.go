@@ -78,7 +78,8 @@ func prepareEstates(root string) error {
 	for _, name := range []string{dataRecon, dataSim, dataMidMar} {
 		estates[name] = filepath.Join(root, name)
 	}
-	return nil
+	estates[dataMix] = filepath.Join(root, dataMix)
+	return buildMixEstate(ctx, estates[dataMix])
 }
 
 // meterSimulate does what qvmeter meter --simulate does.
@@ -150,6 +151,8 @@ var goldenCases = []goldenCase{
 	{name: "anomalies", data: dataRecon, report: "anomalies"},
 	{name: "summary", data: dataRecon, report: "summary"},
 	{name: "summary-mid-march", data: dataMidMar, report: "summary"},
+	{name: "advice-known-mix", data: dataMix, report: "advice"},
+	{name: "advice-no-prices", data: dataRecon, report: "advice"},
 	{name: "explain-corp-lmurphy-any-case", data: dataRecon, report: "explain", params: func(p *Params) { p.User = `corp\LMURPHY` }},
 }
 

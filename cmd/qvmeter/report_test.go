@@ -93,6 +93,8 @@ func TestReportRejectsMistakes(t *testing.T) {
 		"qmc for a report without": {[]string{"report", "capacity", "--format", "qmc"}, "has no user column"},
 		"billed file missing":      {[]string{"report", "capacity", "--billed", filepath.Join(dir, "none.csv")}, "none.csv"},
 		"explain without a user":   {[]string{"explain"}, "want one user"},
+		"advice's flag elsewhere":  {[]string{"report", "summary", "--months", "2"}, "summary does not take --months"},
+		"advice over no month":     {[]string{"report", "advice", "--months", "0"}, "--months 0: want at least 1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -122,4 +124,35 @@ func TestExplainBindsTheUser(t *testing.T) {
 			require.Len(t, rows, tc.rows)
 		})
 	}
+}
+
+// TestReportAdviceWritesAWhatIfLicenceForMeterSimulate follows the advice
+// from the command line: alice used her named CAL on one day, a session CAL
+// is cheaper, the what-if licence says so and meter --simulate takes it.
+func TestReportAdviceWritesAWhatIfLicenceForMeterSimulate(t *testing.T) {
+	dir, license := meteredDataset(t)
+	require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nnamed_dynamic = true\n\n"+
+		"[prices]\nperiod = \"year\"\nnamed_cal = 360\nsession_cal = 120\n"), 0o644))
+	whatIf := filepath.Join(t.TempDir(), "what-if.toml")
+	var stdout, stderr bytes.Buffer
+	args := []string{"report", "advice", "--data", dir, "--license", license, "--as-of", "2024-04-01", "--months", "2",
+		"--write-license", whatIf, "--format", "json"}
+	require.Equal(t, 0, run(context.Background(), args, &stdout, &stderr), stderr.String())
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rows))
+	byAdvice := map[string]map[string]any{}
+	for _, r := range rows {
+		byAdvice[r["advice"].(string)] = r
+	}
+	require.Equal(t, `CORP\alice`, byAdvice["session_cal_instead_of_named"]["user"])
+	require.EqualValues(t, 1, byAdvice["session_cal_pool"]["recommended"])
+	require.EqualValues(t, 20, byAdvice["session_cal_pool"]["saving"], "one month: a 30.00 named CAL for a 10.00 session CAL")
+	require.EqualValues(t, 0, byAdvice["simulate_check"]["new_denials"])
+	require.Contains(t, byAdvice["not_given"]["reason"], "usage_cal")
+
+	stdout.Reset()
+	stderr.Reset()
+	meter := []string{"meter", "--data", dir, "--simulate", "--license", whatIf, "--as-of", "2024-04-01"}
+	require.Equal(t, 0, run(context.Background(), meter, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String()+stderr.String(), "0 denials")
 }
