@@ -65,6 +65,7 @@ type License struct {
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
 	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
+	QMS         QMS       `toml:"qms" json:"qms,omitempty"`     // where qvmeter run reads the server's own CAL state
 }
 
 // Group is one more licence in the same file, shared by its servers.
@@ -108,6 +109,11 @@ type SLKPools struct {
 // Policy is what simulate mode applies on top of the server's rules.
 type Policy struct {
 	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"` // 0: never revoke
+	// IdleDays: qvmeter revoke plans the CALs idle this many days (default
+	// 30), by the later of the logs' and the QMS's last use.
+	IdleDays int `toml:"idle_days" json:"idle_days,omitempty"`
+	// NeverRevoke: users (globs as in exclude) qvmeter revoke never plans.
+	NeverRevoke []string `toml:"never_revoke" json:"never_revoke,omitempty"`
 }
 
 // Alerts are the conditions that make `qvmeter run` exit with code 3.
@@ -238,6 +244,9 @@ func (s licenseSource) lineOf(key []string) int {
 }
 
 func (lic *License) validate(src licenseSource) error {
+	if err := lic.validateRevoke(src); err != nil {
+		return err
+	}
 	if lic.Alerts.IdleDays == 0 {
 		lic.Alerts.IdleDays = defaultIdleDays
 	}
@@ -404,4 +413,61 @@ func ParseDuration(s string) (time.Duration, error) {
 // column does: `\` turned into `/`, lower-cased.
 func DocumentKey(path string) string {
 	return strings.ToLower(strings.ReplaceAll(path, `\`, "/"))
+}
+
+// QMS is the [qms] section: where `qvmeter run` pulls or imports the
+// server's own CAL state before the reports (see qvmeter qms).
+type QMS struct {
+	URL          string `toml:"url" json:"url,omitempty"`                     // http://<qms-host>:4799/QMS/Service
+	User         string `toml:"user" json:"user,omitempty"`                   // DOMAIN\name, member of "QlikView Management API"
+	PasswordFile string `toml:"password_file" json:"password_file,omitempty"` // else QVMETER_QMS_PASSWORD
+	Import       string `toml:"import" json:"import,omitempty"`               // a CalData.pgo.xml, BorrowedCalData.pgo.xml, CSV or JSON file
+	Server       string `toml:"server" json:"server,omitempty"`               // the server a PGO file comes from
+}
+
+// validateRevoke checks [qms] and the revoke keys of [policy].
+func (lic *License) validateRevoke(src licenseSource) error {
+	if lic.Policy.IdleDays == 0 {
+		lic.Policy.IdleDays = defaultIdleDays
+	}
+	if lic.Policy.IdleDays < 0 {
+		return src.errorAt([]string{"policy", "idle_days"}, "must be positive, got %d", lic.Policy.IdleDays)
+	}
+	for i, pattern := range lic.Policy.NeverRevoke {
+		if strings.TrimSpace(pattern) == "" {
+			return src.errorAt([]string{"policy", "never_revoke"}, "pattern %d is empty", i+1)
+		}
+	}
+	if lic.QMS.URL != "" && lic.QMS.Import != "" {
+		return src.errorAt([]string{"qms", "import"}, "set url or import, not both")
+	}
+	if u := lic.QMS.URL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return src.errorAt([]string{"qms", "url"}, "want http://<qms-host>:4799/QMS/Service, got %q", u)
+	}
+	return nil
+}
+
+// NeverRevokes reports whether user matches a [policy] never_revoke glob
+// (case-insensitive, * and ?, backslashes literal, as exclude).
+func (p Policy) NeverRevokes(user string) bool {
+	key := strings.ToLower(user)
+	for _, pattern := range p.NeverRevoke {
+		if globMatch(strings.ToLower(pattern), key) {
+			return true
+		}
+	}
+	return false
+}
+
+// QuarantineFor is how long a CAL of these pools stays occupied after its
+// removal when its holder's latest session ran on a server with
+// exeVersion ("" when unknown): the pools' quarantine setting, or by
+// version when it is auto.
+func (c *CALPools) QuarantineFor(exeVersion string) time.Duration {
+	setting := QuarantineAuto
+	if c != nil {
+		setting = c.Quarantine
+	}
+	d, _ := newQuarantinePolicy(setting).of(exeVersion)
+	return d
 }

@@ -128,7 +128,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 			return err
 		}
 	}
-	return nil
+	return db.openQMS(ctx, dataDir) // qms.go: the QMS snapshots
 }
 
 // view creates the view name over the Parquet files, with every
