@@ -64,8 +64,8 @@ type License struct {
 	SLK         *SLKPools `toml:"slk" json:"slk,omitempty"`
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
-	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
-	QMS         QMS       `toml:"qms" json:"qms,omitempty"`     // where qvmeter run reads the server's own CAL state
+	Groups      []Group   `toml:"group" json:"group,omitempty"`       // [[group]]: further licences in one file, each for its own servers
+	QMS         QMS       `toml:"qms,omitempty" json:"qms,omitzero"` // where qvmeter run reads the server's own CAL state
 }
 
 // Group is one more licence in the same file, shared by its servers.
@@ -111,9 +111,9 @@ type Policy struct {
 	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"` // 0: never revoke
 	// IdleDays: qvmeter revoke plans the CALs idle this many days (default
 	// 30), by the later of the logs' and the QMS's last use.
-	IdleDays int `toml:"idle_days" json:"idle_days,omitempty"`
+	IdleDays int `toml:"idle_days,omitzero" json:"idle_days,omitempty"`
 	// NeverRevoke: users (globs as in exclude) qvmeter revoke never plans.
-	NeverRevoke []string `toml:"never_revoke" json:"never_revoke,omitempty"`
+	NeverRevoke []string `toml:"never_revoke,omitempty" json:"never_revoke,omitempty"`
 }
 
 // Alerts are the conditions that make `qvmeter run` exit with code 3.
@@ -418,11 +418,11 @@ func DocumentKey(path string) string {
 // QMS is the [qms] section: where `qvmeter run` pulls or imports the
 // server's own CAL state before the reports (see qvmeter qms).
 type QMS struct {
-	URL          string `toml:"url" json:"url,omitempty"`                     // http://<qms-host>:4799/QMS/Service
-	User         string `toml:"user" json:"user,omitempty"`                   // DOMAIN\name, member of "QlikView Management API"
-	PasswordFile string `toml:"password_file" json:"password_file,omitempty"` // else QVMETER_QMS_PASSWORD
-	Import       string `toml:"import" json:"import,omitempty"`               // a CalData.pgo.xml, BorrowedCalData.pgo.xml, CSV or JSON file
-	Server       string `toml:"server" json:"server,omitempty"`               // the server a PGO file comes from
+	URL          string `toml:"url,omitempty" json:"url,omitempty"`                     // http://<qms-host>:4799/QMS/Service
+	User         string `toml:"user,omitempty" json:"user,omitempty"`                   // DOMAIN\name, member of "QlikView Management API"
+	PasswordFile string `toml:"password_file,omitempty" json:"password_file,omitempty"` // else QVMETER_QMS_PASSWORD
+	Import       string `toml:"import,omitempty" json:"import,omitempty"`               // a CalData.pgo.xml, BorrowedCalData.pgo.xml, CSV or JSON file
+	Server       string `toml:"server,omitempty" json:"server,omitempty"`               // the server a PGO file comes from
 }
 
 // validateRevoke checks [qms] and the revoke keys of [policy].

@@ -78,6 +78,7 @@ type htmlPage struct {
 	RevokeCounts           string // how many of each licence type
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
+	QMS                    *qmsPanels // qms.go: nil without a QMS snapshot
 }
 
 // fact is one figure of the summary.
@@ -245,6 +246,9 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		"kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
 
 	pg.Facts = facts(sum, records(concurrency), p.IdleDays)
+	if pg.QMS, err = buildQMSPanels(ctx, db, p); err != nil {
+		return nil, err
+	}
 	return pg, nil
 }
 

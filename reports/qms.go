@@ -223,3 +223,49 @@ FROM l
 ORDER BY l.server, lower(l."user"), l.leased_at, l.machine`, qms.LeaseDays, leaseWindowDays), nil, nil
 	},
 }
+
+// qmsPanels are the page's panels over the latest QMS snapshot.
+type qmsPanels struct {
+	Snapshot                             string
+	NeverUsed, Disagree, Orphans, Leases listing
+}
+
+// maxQMSRows caps each QMS panel; the command under it lists every row.
+const maxQMSRows = 200
+
+// buildQMSPanels runs the QMS reports for the page; nil when there is no
+// snapshot.
+func buildQMSPanels(ctx context.Context, db *DB, p Params) (*qmsPanels, error) {
+	snapshot, err := db.QMSSnapshot(ctx)
+	if err != nil || snapshot == "" {
+		return nil, err
+	}
+	pn := &qmsPanels{Snapshot: snapshot}
+	never, err := db.run(ctx, neverUsedReport, p)
+	if err != nil {
+		return nil, err
+	}
+	pn.NeverUsed = list(never, maxQMSRows, "qvmeter report never-used", "server", "cal_type", "user", "document", "qms_last_used", "idle_days")
+	assigned, err := db.run(ctx, assignedReport, p)
+	if err != nil {
+		return nil, err
+	}
+	disagree := &Table{Report: assigned.Report, Columns: assigned.Columns}
+	for i, r := range records(assigned) {
+		if r.str("disagreement") != "" {
+			disagree.Rows = append(disagree.Rows, assigned.Rows[i])
+		}
+	}
+	pn.Disagree = list(disagree, maxQMSRows, "qvmeter report assigned", "server", "cal_type", "user", "document", "qms_last_used", "log_last_used", "disagreement")
+	orphans, err := db.run(ctx, orphanDocumentCALsReport, p)
+	if err != nil {
+		return nil, err
+	}
+	pn.Orphans = list(orphans, maxQMSRows, "qvmeter report orphan-document-cals", "server", "document", "user", "document_last_seen", "reason")
+	leases, err := db.run(ctx, leasesReport, p)
+	if err != nil {
+		return nil, err
+	}
+	pn.Leases = list(leases, maxQMSRows, "qvmeter report leases", "server", "user", "machine", "leased_at", "expires_at", "expired", "machines_in_window")
+	return pn, nil
+}

@@ -78,7 +78,7 @@ func prepareEstates(root string) error {
 	for _, name := range []string{dataRecon, dataSim, dataMidMar} {
 		estates[name] = filepath.Join(root, name)
 	}
-	return nil
+	return prepareQMSEstate(root) // qms_test.go
 }
 
 // meterSimulate does what qvmeter meter --simulate does.

@@ -223,3 +223,30 @@ func describeRecords(recs []qms.Record) string {
 	}
 	return fmt.Sprintf("%d CALs (%s)", len(recs), what)
 }
+
+// qmsReports are the reports qvmeter run adds when a QMS snapshot exists.
+var qmsReports = []string{"assigned", "never-used", "orphan-document-cals", "leases"}
+
+// refreshQMS is qvmeter run's QMS step: it pulls from the licence file's
+// [qms] url, or imports its [qms] import file, and stores the snapshot.
+func refreshQMS(ctx context.Context, stderr io.Writer, section metering.QMS, dataDir string, now time.Time) (string, error) {
+	var (
+		recs []qms.Record
+		from string
+		err  error
+	)
+	if section.Import != "" {
+		recs, from, err = importQMS(stderr, []string{section.Import}, section.Server, now, false)
+	} else {
+		none, timeout := "", qms.DefaultTimeout
+		recs, from, err = pullQMS(ctx, &qmsFlags{url: &none, user: &none, passwordFile: &none, timeout: &timeout}, section, now)
+	}
+	if err != nil {
+		return "", err
+	}
+	path, err := qms.WriteSnapshot(dataDir, now, recs)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s from %s → %s", describeRecords(recs), from, path), nil
+}
