@@ -64,7 +64,7 @@ type License struct {
 	SLK         *SLKPools `toml:"slk" json:"slk,omitempty"`
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
-	Groups      []Group   `toml:"group" json:"group,omitempty"`       // [[group]]: further licences in one file, each for its own servers
+	Groups      []Group   `toml:"group" json:"group,omitempty"`      // [[group]]: further licences in one file, each for its own servers
 	QMS         QMS       `toml:"qms,omitempty" json:"qms,omitzero"` // where qvmeter run reads the server's own CAL state
 }
 
