@@ -61,12 +61,21 @@ func NewClient(o Options) (*Client, error) {
 	// NTLM authenticates a connection, not a request: the negotiator
 	// answers the 401 with the type 1 and type 3 messages on one kept-alive
 	// connection. It works the same from Linux and Windows, with the
-	// credentials given (not the Windows logon's).
+	// credentials given (not the Windows logon's). Each client has its own
+	// connections, so that none rides on a connection another client's
+	// credentials authenticated.
+	transport := o.Transport
+	if transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
 	return &Client{opts: o, http: &http.Client{
 		Timeout:   o.Timeout,
-		Transport: ntlmssp.Negotiator{RoundTripper: o.Transport},
+		Transport: ntlmssp.Negotiator{RoundTripper: transport},
 	}}, nil
 }
+
+// Close closes the client's idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // Fault is a SOAP fault the QMS answered with.
 type Fault struct {

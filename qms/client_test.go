@@ -2,9 +2,11 @@ package qms_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +159,51 @@ func TestUnknownServerIsAFault(t *testing.T) {
 	var f *qms.Fault
 	if !errors.As(err, &f) || !strings.Contains(f.Message, "no QlikView Server") {
 		t.Fatalf("error %v, want a fault naming the unknown server", err)
+	}
+}
+
+// recorder notes each round trip's Authorization scheme and NTLM message
+// type, and the status answered.
+type recorder struct {
+	steps []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	step := "anonymous"
+	if scheme, token, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok {
+		msg, _ := base64.StdEncoding.DecodeString(token)
+		step = fmt.Sprintf("%s type %d", scheme, msg[8])
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil {
+		step += fmt.Sprintf(" → %d", resp.StatusCode)
+		for _, offer := range resp.Header.Values("WWW-Authenticate") {
+			scheme, token, _ := strings.Cut(offer, " ")
+			step += " " + scheme
+			if token != "" {
+				step += "+challenge"
+			}
+		}
+	}
+	r.steps = append(r.steps, step)
+	return resp, err
+}
+
+func TestNTLMNegotiationSteps(t *testing.T) {
+	srv := newFake(t)
+	rec := &recorder{}
+	c, err := qms.NewClient(qms.Options{URL: srv.ServiceURL(), User: account, Password: password, Transport: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Services(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The key call: anonymous → 401 offering Negotiate and NTLM; NEGOTIATE
+	// (type 1) → 401 with the CHALLENGE; AUTHENTICATE (type 3) → 200. Then
+	// GetServices rides on the authenticated connection.
+	want := []string{"anonymous → 401 Negotiate NTLM", "NTLM type 1 → 401 NTLM+challenge", "NTLM type 3 → 200", "anonymous → 200"}
+	if strings.Join(rec.steps, "; ") != strings.Join(want, "; ") {
+		t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(rec.steps, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -179,6 +179,7 @@ func pullQMS(ctx context.Context, flags *qmsFlags, section metering.QMS, now tim
 	if err != nil {
 		return nil, "", err
 	}
+	defer client.Close()
 	recs, err := client.Pull(ctx, now)
 	if err != nil {
 		return nil, "", err

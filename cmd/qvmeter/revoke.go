@@ -267,6 +267,7 @@ func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFla
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	latest, ok, err := qms.Latest(dataDir)
 	if err != nil || !ok {
 		return fmt.Errorf("reading the QMS snapshot: %v", err)
@@ -329,6 +330,7 @@ func (c *revokeCommand) undo(ctx context.Context, path string, flags *qmsFlags, 
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	done, err := client.Reassign(ctx, j.Applied)
 	fmt.Fprintf(c.stdout, "gave back %d of %d CALs removed by %s\n", len(done), len(j.Applied), path)
 	if err != nil {

@@ -212,3 +212,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	http.Error(w, "401 - Unauthorized", http.StatusUnauthorized)
 	return false
 }
+
+// Update changes the fake's state under its lock, as an administrator or a
+// user's session would between two calls.
+func (s *Server) Update(change func(servers []*QVS)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(s.servers)
+}
