@@ -79,7 +79,6 @@ type journal struct {
 // planRow is one CAL of the plan.
 type planRow struct {
 	removal        qms.Removal
-	document       string
 	lastUsed       *time.Time
 	idleDays       *int64
 	quarantineEnds time.Time
