@@ -174,8 +174,9 @@ var orphanDocumentCALsReport = &Report{
 		return fmt.Sprintf(`
 WITH q AS (SELECT * FROM qms_cals WHERE cal_type = 'document' AND NOT removed),
 docs AS (SELECT DISTINCT server, document_key FROM q),
-seen AS (SELECT d.server, d.document_key, max(s.session_end) AS last_seen
-         FROM docs d LEFT JOIN sessions s ON s.document_key = d.document_key OR ends_with(s.document_key, '/' || d.document_key)
+logged AS (SELECT document_key, max(session_end) AS last_seen FROM sessions GROUP BY document_key),
+seen AS (SELECT d.server, d.document_key, max(l.last_seen) AS last_seen
+         FROM docs d LEFT JOIN logged l ON l.document_key = d.document_key OR ends_with(l.document_key, '/' || d.document_key)
          GROUP BY ALL),
 rows AS (
   SELECT q.server, q.document, q."user", q.document_deleted, seen.last_seen AS document_last_seen,

@@ -73,7 +73,11 @@ type journal struct {
 	Planned   []qms.Removal `json:"planned"`
 	Applied   []qms.Removal `json:"applied"`
 	Error     string        `json:"error,omitempty"`
-	UndoneAt  *time.Time    `json:"undone_at,omitempty"`
+	// Finished: the run got to its end (Applied is complete). A journal
+	// without it is of a run that died: its undo gives back every planned
+	// CAL whose user does not hold one.
+	Finished bool       `json:"finished"`
+	UndoneAt *time.Time `json:"undone_at,omitempty"`
 }
 
 // planRow is one CAL of the plan.
@@ -295,7 +299,7 @@ func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFla
 		return fmt.Errorf("writing the journal before any change: %w", err)
 	}
 	done, applyErr := client.Remove(ctx, removals)
-	j.Applied = done
+	j.Applied, j.Finished = done, true
 	if applyErr != nil {
 		j.Error = applyErr.Error()
 	}
@@ -330,8 +334,13 @@ func (c *revokeCommand) undo(ctx context.Context, path string, flags *qmsFlags, 
 		return err
 	}
 	defer client.Close()
-	done, err := client.Reassign(ctx, j.Applied)
-	fmt.Fprintf(c.stdout, "gave back %d of %d CALs removed by %s\n", len(done), len(j.Applied), path)
+	removed := j.Applied
+	if !j.Finished {
+		removed = j.Planned
+		fmt.Fprintf(c.stderr, "%s is of a run that did not finish: giving back every planned CAL its user does not hold\n", path)
+	}
+	done, err := client.Reassign(ctx, removed)
+	fmt.Fprintf(c.stdout, "gave back %d of %d CALs removed by %s\n", len(done), len(removed), path)
 	if err != nil {
 		return err
 	}
