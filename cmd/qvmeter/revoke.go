@@ -91,6 +91,8 @@ type planRow struct {
 func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("revoke", c.stderr, revokeUsage)
 	common := addReportFlags(fs)
+	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default now"
+	fs.Lookup("format").Usage = "table, csv, json or parquet; default table on a terminal, else csv or the --output extension"
 	idleDays := fs.Int("idle-days", 0, "idle threshold in days (default the licence's [policy] idle_days, else 30)")
 	maxRemovals := fs.Int("max", 25, "remove at most this many CALs in one --apply")
 	apply := fs.Bool("apply", false, "remove the planned CALs through the QMS (default: only print the plan)")
