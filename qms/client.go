@@ -158,9 +158,9 @@ func bodyStart(d *xml.Decoder) (xml.StartElement, error) {
 	}
 }
 
-// Envelope returns the SOAP 1.1 request qvmeter sends for one operation's
-// request element.
-func Envelope(body any) ([]byte, error) {
+// envelopeOf returns the SOAP 1.1 request qvmeter sends for one
+// operation's request element.
+func envelopeOf(body any) ([]byte, error) {
 	inner, err := xml.Marshal(body)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func Envelope(body any) ([]byte, error) {
 }
 
 func (c *Client) send(ctx context.Context, op string, in, out any) error {
-	body, err := Envelope(in)
+	body, err := envelopeOf(in)
 	if err != nil {
 		return err
 	}

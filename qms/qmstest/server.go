@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/xml"
 	"io"
 	"net"
 	"net/http"
@@ -121,20 +120,6 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
-}
-
-// State returns a deep copy of the servers' CAL state.
-func (s *Server) State() []QVS {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []QVS
-	for _, q := range s.servers {
-		data, _ := xml.Marshal(q)
-		var c QVS
-		xml.Unmarshal(data, &c)
-		out = append(out, c)
-	}
-	return out
 }
 
 func (s *Server) now() time.Time {

@@ -214,11 +214,11 @@ func (s *Server) dispatch(op string, inner []byte) (string, *fault) {
 		if req.Node == nil {
 			return "", &fault{"s:Client", "userDocument is null"}
 		}
-		_, d, f := s.document(req.Node.ID)
+		q, d, f := s.document(req.Node.ID)
 		if f != nil {
 			return "", f
 		}
-		md := qms.DocumentMetaData{QVSID: "", Scope: req.Scope, UserDocument: &d.Node}
+		md := qms.DocumentMetaData{QVSID: q.Info.ID, Scope: req.Scope, UserDocument: &d.Node}
 		if hasScope(req.Scope, qms.MetaDataScopeLicensing) {
 			lic := d.Licensing
 			md.Licensing = &lic
