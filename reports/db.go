@@ -129,7 +129,7 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 			return err
 		}
 	}
-	return nil
+	return db.openQMS(ctx, db.dir) // qms.go: the QMS snapshots
 }
 
 // view creates the view name over the Parquet files, with every
