@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,13 +13,14 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // Where snapshots live under the data folder: one folder per UTC day,
 // Hive-partitioned like the sessions, one file per day. A second pull on
 // the same day replaces that day's file.
 const (
-	Dir          = "qms"
+	Dir          = dataset.QMSDir
 	SnapshotFile = "cals.parquet"
 )
 
@@ -47,26 +49,14 @@ func WriteSnapshot(dataDir string, takenAt time.Time, recs []Record) (string, er
 		return cmp.Or(cmp.Compare(a.Server, b.Server), cmp.Compare(a.CALType, b.CALType), cmp.Compare(a.UserKey, b.UserKey),
 			cmp.Compare(a.DocumentKey, b.DocumentKey), cmp.Compare(a.Machine, b.Machine))
 	})
-	tmp, err := os.CreateTemp(filepath.Dir(final), "."+SnapshotFile+".*.tmp")
+	err := dataset.ReplaceFile(final, func(out io.Writer) error {
+		w := parquet.NewGenericWriter[Record](out, parquet.Compression(&parquet.Zstd))
+		if _, err := w.Write(sorted); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 	if err != nil {
-		return "", err
-	}
-	w := parquet.NewGenericWriter[Record](tmp, parquet.Compression(&parquet.Zstd))
-	_, err = w.Write(sorted)
-	if err == nil {
-		err = w.Close()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if closeErr := tmp.Close(); err == nil {
-		err = closeErr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), final)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return "", fmt.Errorf("storing the snapshot %s: %w", final, err)
 	}
 	return final, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/qvmeter/qvmeter/qms"
 )
@@ -122,6 +123,7 @@ func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 	data := fs.String("data", "qvmeter-data", "data folder the snapshot is stored in")
 	license := fs.String("license", "", "licence file whose [qms] section gives defaults")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	wait := waitFlag(fs)
 	var flags *qmsFlags
 	var server *string
 	if args[0] == "pull" {
@@ -163,6 +165,14 @@ func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(*data, 0o777); err != nil {
+		return err
+	}
+	unlock, err := dataset.Lock(ctx, *data, *wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	path, err := qms.WriteSnapshot(*data, now, recs)
 	if err != nil {
 		return err

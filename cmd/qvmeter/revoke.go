@@ -31,7 +31,7 @@ func (c *revokeCommand) Synopsis() string {
 
 // RevokeDir holds the journals of qvmeter revoke --apply under the data
 // folder.
-const revokeDir = "revoke"
+const revokeDir = dataset.RevokeDir
 
 const revokeUsage = `qvmeter revoke [--data DIR] [--license FILE] [--as-of TIME] [--idle-days N] [--max N] [--format table|csv|json]
 qvmeter revoke --apply [--url URL] [--user DOMAIN\name] [--password-file FILE] [same flags]
@@ -99,6 +99,7 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	apply := fs.Bool("apply", false, "remove the planned CALs through the QMS (default: only print the plan)")
 	undo := fs.String("undo", "", "give back every CAL the journal FILE removed")
 	flags := addQMSFlags(fs)
+	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *undo != "" {
-		return c.undo(ctx, *undo, flags, lic.QMS)
+		return c.undo(ctx, *undo, flags, lic.QMS, *common.data, *wait)
 	}
 	threshold := lic.Policy.IdleDays
 	if *idleDays > 0 {
@@ -164,7 +165,7 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if len(plan) == 0 {
 		return nil
 	}
-	return c.apply(ctx, plan[:now], flags, lic.QMS, *common.data, snapshot, db.AsOf(), threshold)
+	return c.apply(ctx, plan[:now], flags, lic.QMS, *common.data, snapshot, db.AsOf(), threshold, *wait)
 }
 
 // revokeLicense loads the licence file named or, without one, the one the
@@ -270,7 +271,12 @@ func (c *revokeCommand) printPlan(plan []planRow, now int, flags *reportFlags, s
 	return reports.Write(c.stdout, t, format)
 }
 
-func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFlags, section metering.QMS, dataDir, snapshot string, asOf time.Time, threshold int) error {
+func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFlags, section metering.QMS, dataDir, snapshot string, asOf time.Time, threshold int, wait time.Duration) error {
+	unlock, err := dataset.Lock(ctx, dataDir, wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	client, err := flags.client(section)
 	if err != nil {
 		return err
@@ -319,7 +325,12 @@ func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFla
 	return nil
 }
 
-func (c *revokeCommand) undo(ctx context.Context, path string, flags *qmsFlags, section metering.QMS) error {
+func (c *revokeCommand) undo(ctx context.Context, path string, flags *qmsFlags, section metering.QMS, dataDir string, wait time.Duration) error {
+	unlock, err := dataset.Lock(ctx, dataDir, wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
