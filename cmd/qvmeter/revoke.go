@@ -91,7 +91,7 @@ type planRow struct {
 func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("revoke", c.stderr, revokeUsage)
 	common := addReportFlags(fs)
-	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default now"
+	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default the state's (the last run's), or now if it must be recomputed"
 	fs.Lookup("format").Usage = "table, csv, json or parquet; default table on a terminal, else csv or the --output extension"
 	idleDays := fs.Int("idle-days", 0, "idle threshold in days (default the licence's [policy] idle_days, else 30)")
 	maxRemovals := fs.Int("max", 25, "remove at most this many CALs in one --apply")
@@ -120,13 +120,11 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		threshold = *idleDays
 	}
 
-	var asOf time.Time
+	var asOf time.Time // zero: the state's, as the reports
 	if *common.asOf != "" {
 		if asOf, err = parseAsOf(*common.asOf, time.Time{}); err != nil {
 			return err
 		}
-	} else {
-		asOf = time.Now().UTC()
 	}
 	if _, _, err := reports.EnsureState(ctx, *common.data, reports.StateOptions{AsOf: asOf, License: *common.license, ComputedBy: version()}); err != nil {
 		return fmt.Errorf("metering: %w", err)
