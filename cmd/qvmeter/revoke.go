@@ -39,8 +39,10 @@ qvmeter revoke --undo JOURNAL [--url URL] [--user DOMAIN\name] [--password-file 
 Prints the plan: the named and document CALs the latest QMS snapshot (see
 qvmeter qms) shows assigned whose holder has been idle at least the
 policy's days ([policy] idle_days, default 30; --idle-days overrides),
-counted from the later of the last use in the logs and in the QMS (a CAL
-never used anywhere counts as idle), most idle first, leaving out users
+counted from the later of the last use in the logs and in the QMS to the
+state's as-of time (a CAL never used anywhere counts from the first
+snapshot showing it assigned, and is idle when the first snapshot had it
+already), most idle first, leaving out users
 matching a [policy] never_revoke glob. quarantine_ends is when each CAL
 is really free after its removal (last use + the quarantine, as qvmeter
 meter reckons it); freed says whether that is at once. Nothing is changed.
