@@ -296,7 +296,7 @@ func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFla
 		url = section.URL
 	}
 	j := &journal{CreatedAt: time.Now().UTC(), URL: url, Snapshot: snapshot, AsOf: asOf, IdleDays: threshold, Planned: removals, Applied: []qms.Removal{}}
-	path := filepath.Join(dataDir, revokeDir, j.CreatedAt.Format("20060102T150405Z")+".json")
+	path := filepath.Join(dataDir, revokeDir, j.CreatedAt.Format("20060102T150405.000Z")+".json")
 	if err := writeJournal(path, j); err != nil {
 		return fmt.Errorf("writing the journal before any change: %w", err)
 	}
