@@ -62,7 +62,7 @@ Examples:
 
 	qvmeter revoke --data /srv/qvmeter --license /etc/qvmeter/license.toml
 	QVMETER_QMS_PASSWORD=… qvmeter revoke --apply --max 10 --data /srv/qvmeter --license /etc/qvmeter/license.toml
-	qvmeter revoke --undo /srv/qvmeter/revoke/20240430T060000Z.json
+	qvmeter revoke --undo /srv/qvmeter/revoke/20240430T060000.000Z.json
 `
 
 // journal is DIR/revoke/<time>.json.
