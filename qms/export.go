@@ -176,23 +176,28 @@ func ReadJSON(file string, r io.Reader, takenAt time.Time) ([]Record, error) {
 // dedupe keeps one record per server, licence type, user, document (and
 // machine, for leases, session and usage CALs): the one last used.
 func dedupe(recs []Record) []Record {
-	key := func(r Record) string {
+	type keyed struct {
+		key string
+		rec Record
+	}
+	all := make([]keyed, len(recs))
+	for i, r := range recs {
 		machine := ""
 		if r.CALType != Named && r.CALType != Document {
 			machine = strings.ToLower(r.Machine)
 		}
-		return strings.Join([]string{strings.ToLower(r.Server), r.CALType, r.UserKey, r.DocumentKey, machine, strconv.FormatBool(r.Removed)}, "\x00")
+		all[i] = keyed{strings.Join([]string{strings.ToLower(r.Server), r.CALType, r.UserKey, r.DocumentKey, machine, strconv.FormatBool(r.Removed)}, "\x00"), r}
 	}
-	slices.SortStableFunc(recs, func(a, b Record) int { return cmp.Compare(key(a), key(b)) })
+	slices.SortStableFunc(all, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
 	var out []Record
-	for _, r := range recs {
-		if n := len(out); n > 0 && key(out[n-1]) == key(r) {
-			if last := out[n-1].LastUsed; r.LastUsed != nil && (last == nil || r.LastUsed.After(*last)) {
-				out[n-1] = r
+	for i, k := range all {
+		if i > 0 && all[i-1].key == k.key {
+			if last := out[len(out)-1].LastUsed; k.rec.LastUsed != nil && (last == nil || k.rec.LastUsed.After(*last)) {
+				out[len(out)-1] = k.rec
 			}
 			continue
 		}
-		out = append(out, r)
+		out = append(out, k.rec)
 	}
 	return out
 }

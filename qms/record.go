@@ -31,31 +31,31 @@ const LeaseDays = 30
 // Record is one CAL the server's own state holds: a row of a snapshot
 // (DIR/qms/date=YYYY-MM-DD/cals.parquet).
 type Record struct {
-	Server   string `parquet:"server,dict" json:"server"`
-	ServerID string `parquet:"server_id,dict" json:"server_id,omitempty"`
-	CALType  string `parquet:"cal_type,dict" json:"cal_type"`
-	User     string `parquet:"user" json:"user"`
+	Server   string `parquet:"server,dict"`
+	ServerID string `parquet:"server_id,dict"`
+	CALType  string `parquet:"cal_type,dict"`
+	User     string `parquet:"user"`
 	// UserKey is User lower-cased, as the dataset's user_key.
-	UserKey string `parquet:"user_key" json:"-"`
+	UserKey string `parquet:"user_key"`
 	// Document is the document as the QMS names it (its path relative to
 	// the server's document folder), for document CALs.
-	Document string `parquet:"document,dict" json:"document,omitempty"`
+	Document string `parquet:"document,dict"`
 	// DocumentKey is Document with / and lower-cased, as the dataset's
 	// document_key ends.
-	DocumentKey      string `parquet:"document_key,dict" json:"-"`
-	DocumentID       string `parquet:"document_id,dict" json:"document_id,omitempty"`
-	DocumentFolderID string `parquet:"document_folder_id,dict" json:"document_folder_id,omitempty"`
+	DocumentKey      string `parquet:"document_key,dict"`
+	DocumentID       string `parquet:"document_id,dict"`
+	DocumentFolderID string `parquet:"document_folder_id,dict"`
 	// DocumentDeleted: the QMS lists the document as an orphan (its file
 	// is gone) but still holds its CALs.
-	DocumentDeleted  bool       `parquet:"document_deleted" json:"document_deleted,omitempty"`
-	LastUsed         *time.Time `parquet:"last_used,optional,timestamp(millisecond)" json:"last_used,omitempty"`
-	QuarantinedUntil *time.Time `parquet:"quarantined_until,optional,timestamp(millisecond)" json:"quarantined_until,omitempty"`
+	DocumentDeleted  bool       `parquet:"document_deleted"`
+	LastUsed         *time.Time `parquet:"last_used,optional,timestamp(millisecond)"`
+	QuarantinedUntil *time.Time `parquet:"quarantined_until,optional,timestamp(millisecond)"`
 	// Removed: taken away by an administrator, held until QuarantinedUntil.
-	Removed  bool       `parquet:"removed" json:"removed,omitempty"`
-	Machine  string     `parquet:"machine" json:"machine,omitempty"`
-	LeasedAt *time.Time `parquet:"leased_at,optional,timestamp(millisecond)" json:"leased_at,omitempty"`
-	Source   string     `parquet:"source,dict" json:"source,omitempty"`
-	TakenAt  time.Time  `parquet:"taken_at,timestamp(millisecond)" json:"taken_at"`
+	Removed  bool       `parquet:"removed"`
+	Machine  string     `parquet:"machine"`
+	LeasedAt *time.Time `parquet:"leased_at,optional,timestamp(millisecond)"`
+	Source   string     `parquet:"source,dict"`
+	TakenAt  time.Time  `parquet:"taken_at,timestamp(millisecond)"`
 }
 
 // normalize fills the keys from the names.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +69,32 @@ func TestHTMLShowsQMSPanelsWithASnapshot(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A CAL never used counts its idle days from the first snapshot showing it
+// when an earlier snapshot did not (it was assigned in between); one there
+// from the first snapshot on has no idle_since (assigned before qvmeter
+// looked, never used).
+func TestNeverUsedCALCountsFromTheSnapshotItAppearedIn(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(estates[dataRecon])))
+	day1, day2 := asOf.AddDate(0, 0, -20), asOf.AddDate(0, 0, -5)
+	named := func(user string, at time.Time) qms.Record {
+		return qms.Record{Server: "QVS", CALType: qms.Named, User: user, UserKey: strings.ToLower(user), TakenAt: at}
+	}
+	_, err := qms.WriteSnapshot(dir, day1, []qms.Record{named(`CORP\old`, day1)})
+	require.NoError(t, err)
+	_, err = qms.WriteSnapshot(dir, day2, []qms.Record{named(`CORP\old`, day2), named(`CORP\new`, day2)})
+	require.NoError(t, err)
+	db, err := Open(ctx, dir)
+	require.NoError(t, err)
+	defer db.Close()
+	table, err := db.Run(ctx, "assigned", DefaultParams())
+	require.NoError(t, err)
+	got := map[string]any{}
+	for _, r := range records(table) {
+		got[r.str("user")] = r["idle_days"]
+	}
+	require.Equal(t, map[string]any{`CORP\new`: int64(5), `CORP\old`: nil}, got)
 }

@@ -129,7 +129,7 @@ func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 	if args[0] == "pull" {
 		flags = addQMSFlags(fs)
 	} else {
-		server = fs.String("server", "", "the QlikView Server a PGO file comes from (PGO files do not name it)")
+		server = fs.String("server", "", "the QlikView Server a PGO file comes from (PGO files do not name it; default the licence file's [qms] server)")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -159,6 +159,9 @@ func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintln(c.stderr, "qvmeter qms import: no FILE")
 			fs.Usage()
 			return errUsage
+		}
+		if *server == "" {
+			*server = section.Server
 		}
 		recs, from, err = importQMS(c.stderr, fs.Args(), *server, now, *quiet)
 	}

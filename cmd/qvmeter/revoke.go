@@ -40,8 +40,10 @@ qvmeter revoke --undo JOURNAL [--url URL] [--user DOMAIN\name] [--password-file 
 Prints the plan: the named and document CALs the latest QMS snapshot (see
 qvmeter qms) shows assigned whose holder has been idle at least the
 policy's days ([policy] idle_days, default 30; --idle-days overrides),
-counted from the later of the last use in the logs and in the QMS (a CAL
-never used anywhere counts as idle), most idle first, leaving out users
+counted from the later of the last use in the logs and in the QMS to the
+state's as-of time (a CAL never used anywhere counts from the first
+snapshot showing it assigned, and is idle when the first snapshot had it
+already), most idle first, leaving out users
 matching a [policy] never_revoke glob. quarantine_ends is when each CAL
 is really free after its removal (last use + the quarantine, as qvmeter
 meter reckons it); freed says whether that is at once. Nothing is changed.
@@ -61,7 +63,7 @@ Examples:
 
 	qvmeter revoke --data /srv/qvmeter --license /etc/qvmeter/license.toml
 	QVMETER_QMS_PASSWORD=… qvmeter revoke --apply --max 10 --data /srv/qvmeter --license /etc/qvmeter/license.toml
-	qvmeter revoke --undo /srv/qvmeter/revoke/20240430T060000Z.json
+	qvmeter revoke --undo /srv/qvmeter/revoke/20240430T060000.000Z.json
 `
 
 // journal is DIR/revoke/<time>.json.
@@ -92,7 +94,7 @@ type planRow struct {
 func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("revoke", c.stderr, revokeUsage)
 	common := addReportFlags(fs)
-	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default now"
+	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default the state's (the last run's), or now if it must be recomputed"
 	fs.Lookup("format").Usage = "table, csv, json or parquet; default table on a terminal, else csv or the --output extension"
 	idleDays := fs.Int("idle-days", 0, "idle threshold in days (default the licence's [policy] idle_days, else 30)")
 	maxRemovals := fs.Int("max", 25, "remove at most this many CALs in one --apply")
@@ -122,13 +124,11 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		threshold = *idleDays
 	}
 
-	var asOf time.Time
+	var asOf time.Time // zero: the state's, as the reports
 	if *common.asOf != "" {
 		if asOf, err = parseAsOf(*common.asOf, time.Time{}); err != nil {
 			return err
 		}
-	} else {
-		asOf = time.Now().UTC()
 	}
 	st, _, err := reports.EnsureState(ctx, *common.data, reports.StateOptions{AsOf: asOf, License: *common.license, ComputedBy: version()})
 	if err != nil {
@@ -305,7 +305,7 @@ func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFla
 		url = section.URL
 	}
 	j := &journal{CreatedAt: time.Now().UTC(), URL: url, Snapshot: snapshot, AsOf: asOf, IdleDays: threshold, Planned: removals, Applied: []qms.Removal{}}
-	path := filepath.Join(dataDir, revokeDir, j.CreatedAt.Format("20060102T150405Z")+".json")
+	path := filepath.Join(dataDir, revokeDir, j.CreatedAt.Format("20060102T150405.000Z")+".json")
 	if err := writeJournal(path, j); err != nil {
 		return fmt.Errorf("writing the journal before any change: %w", err)
 	}
