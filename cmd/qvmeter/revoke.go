@@ -117,7 +117,11 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *undo != "" {
-		return c.undo(ctx, *undo, flags, lic.QMS, *common.data, *wait)
+		dataDir := *common.data
+		if !fs.Changed("data") && filepath.Base(filepath.Dir(*undo)) == dataset.RevokeDir {
+			dataDir = filepath.Dir(filepath.Dir(*undo)) // DIR/revoke/<time>.json
+		}
+		return c.undo(ctx, *undo, flags, lic.QMS, dataDir, *wait)
 	}
 	threshold := lic.Policy.IdleDays
 	if *idleDays > 0 {
