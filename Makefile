@@ -14,8 +14,12 @@ VERSION   ?=
 
 all: build
 
+# The commit is stamped so qvmeter version names it even where Go's own VCS
+# stamping is off (-buildvcs=false); only release builds carry a version.
+COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD || c=$$c-dirty; }; echo $$c)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/qvmeter
+	$(GO) build -ldflags "-X main.Commit=$(COMMIT)" -o $(BIN) ./cmd/qvmeter
 
 # Test artifacts (the browser test's screenshot of index.html) are kept in
 # test-output/. go test shows no skip message of a passing package, so the
