@@ -20,7 +20,7 @@ type versionCommand struct{ stdout, stderr io.Writer }
 func (c *versionCommand) Synopsis() string { return "print the version of qvmeter" }
 
 func (c *versionCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("version", c.stderr, "qvmeter version\n\nPrints qvmeter's version and the Go version it was built with.\n")
+	fs := newFlagSet("version", c.stdout, "qvmeter version\n\nPrints qvmeter's version and the Go version it was built with (also qvmeter --version).\n\nExamples:\n\n\tqvmeter version\n\tqvmeter --version\n")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
