@@ -73,3 +73,67 @@ func TestTableShowsInvisibleCharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestAbbreviate pins the charts' axis numbers: short enough for the
+// axis of a phone's chart, 7-digit figures included.
+func TestAbbreviate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    float64
+		want string
+	}{
+		{"zero", 0, "0"},
+		{"below a thousand in full", 950, "950"},
+		{"thousands", 20_000, "20k"},
+		{"a fraction of a thousand", 2_500, "2.5k"},
+		{"a 7-digit figure", 1_250_000, "1.25M"},
+		{"millions", 7_500_000, "7.5M"},
+		{"billions", 3e9, "3B"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, abbreviate(tc.v)) })
+	}
+	c := newChart("c", "label", "minutes", 3, 7_654_321)
+	for _, g := range c.Grid {
+		require.LessOrEqual(t, len(g.Label), 5, "axis label %q", g.Label)
+	}
+}
+
+// TestPiecesBreakOnlyAtSeparators pins where the page may wrap an
+// identifier: after a space, \, /, _, ., - or @, never inside a word.
+func TestPiecesBreakOnlyAtSeparators(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"a domain user", `CORP\alice`, []string{`CORP\`, "alice"}},
+		{"an e-mail address", "j.doe@corp.example", []string{"j.", "doe@", "corp.", "example"}},
+		{"a path with spaces", "c:/docs/retail store.qvw", []string{"c:/", "docs/", "retail ", "store.", "qvw"}},
+		{"an anomaly kind", "named_and_document", []string{"named_", "and_", "document"}},
+		{"a hyphenated id", "2c6b2d1a-b502", []string{"2c6b2d1a-", "b502"}},
+		{"a word alone", "administrator", []string{"administrator"}},
+		{"a trailing separator stays on its piece", `CORP\`, []string{`CORP\`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, pieces(tc.in)) })
+	}
+}
+
+// TestInformationalAnomaliesAreNoWarning pins that the summary's anomaly
+// figure is a warning only when some anomaly is to be acted on.
+func TestInformationalAnomaliesAreNoWarning(t *testing.T) {
+	sum := record{"anomalies": int64(4), "rejects": int64(0), "denials": int64(0)}
+	for _, tc := range []struct {
+		name      string
+		attention int
+		warn      bool
+	}{{"only informational ones: no warning", 0, false}, {"one to act on: a warning", 1, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := facts(sum, nil, 30, tc.attention)
+			last := f[len(f)-1]
+			require.Equal(t, "Anomalies", last.Label)
+			require.Equal(t, tc.warn, last.Warn)
+		})
+	}
+	require.Equal(t, "info", anomalyClass("spans_month"))
+	require.Equal(t, "", anomalyClass("pool_exceeded"))
+}
