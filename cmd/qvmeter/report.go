@@ -251,6 +251,10 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 	if err != nil {
 		return err
 	}
+	toStdout := flags.output == "" || flags.output == "-"
+	if toStdout && format == reports.FormatParquet && isTerminal(stdout) {
+		return errBinaryOnTerminal
+	}
 	info, recomputed, err := reports.EnsureState(ctx, flags.data, reports.StateOptions{AsOf: flags.asOf.t, License: flags.license, ComputedBy: version()})
 	if err != nil {
 		return err
@@ -274,15 +278,19 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 	}
 	write := func(w io.Writer) error {
 		if format == reports.FormatParquet && isTerminal(w) {
-			return usageErrorf("parquet is binary and this is a terminal: write it to a file with --output FILE.parquet or redirect the output")
+			return errBinaryOnTerminal
 		}
 		return reports.Options{RawCSV: flags.csvRaw}.Write(w, t, format)
 	}
-	if flags.output == "" {
+	if toStdout {
 		return write(stdout)
 	}
 	return writeOutput(flags.output, stdout, flags.replace, write)
 }
+
+// errBinaryOnTerminal refuses to write Parquet where it would garble a
+// terminal.
+var errBinaryOnTerminal = usageErrorf("parquet is binary and this is a terminal: write it to a file with --output FILE.parquet or redirect the output")
 
 // knownUser is nil if user has sessions up to the state's as-of time, and
 // otherwise an error naming the user keys closest to it.
