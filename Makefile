@@ -15,7 +15,7 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/qvmeter
 
-# Test artifacts (the browser test's screenshot of index.html) are kept in
+# Test artifacts (the browser test's screenshots of index.html at 1400 and 400 px) are kept in
 # test-output/.
 test:
 	mkdir -p test-output

@@ -126,7 +126,18 @@ func choice(flag, value string, allowed map[string]string) (string, error) {
 		}
 	}
 	slices.Sort(keys)
-	return "", fmt.Errorf("--%s %q: want one of %s", flag, value, strings.Join(keys, ", "))
+	return "", &ChoiceError{Flag: flag, Value: value, Allowed: keys}
+}
+
+// ChoiceError is a keyword parameter that is none of the allowed ones (the
+// command line suggests the nearest).
+type ChoiceError struct {
+	Flag, Value string
+	Allowed     []string
+}
+
+func (e *ChoiceError) Error() string {
+	return fmt.Sprintf("--%s %q: want one of %s", e.Flag, e.Value, strings.Join(e.Allowed, ", "))
 }
 
 // registry lists the reports in the order help shows them.

@@ -268,6 +268,10 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 	}
 	defer db.Close()
 	t, err := db.Run(ctx, r.Name, p)
+	var choice *reports.ChoiceError
+	if errors.As(err, &choice) {
+		return usageErrorf("%v%s", choice, didYouMean(choice.Value, choice.Allowed))
+	}
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestReportRejectsMistakes(t *testing.T) {
 		"qmc only for idle-cals":                       {[]string{"report", "capacity", "--format", "qmc"}, exitUsage, `--format "qmc": want one of table, csv, json, parquet`},
 		"an extension qvmeter does not write":          {[]string{"report", "summary", "--output", filepath.Join(out, "x.xlsx")}, exitUsage, "qvmeter writes .csv, .json, .parquet or .txt"},
 		"a format the extension contradicts":           {[]string{"report", "summary", "--format", "csv", "--output", filepath.Join(out, "x.json")}, exitUsage, "--format csv does not match --output"},
-		"bad --by":                                     {[]string{"report", "capacity", "--by", "user_key"}, 1, `--by "user_key"`},
+		"bad --by: did you mean":                       {[]string{"report", "capacity", "--by", "usr"}, exitUsage, `--by "usr": want one of document, server, user (did you mean user?)`},
 		"billed file missing":                          {[]string{"report", "capacity", "--billed", filepath.Join(dir, "none.csv")}, 1, "none.csv"},
 		"explain without a user":                       {[]string{"explain"}, exitUsage, "want one user"},
 		"explain of an unknown user names the nearest": {[]string{"explain", `CORP\alcie`}, 1, `no user "CORP\\alcie" has sessions up to 2024-03-31 00:00 UTC; the closest: corp\alice`},
