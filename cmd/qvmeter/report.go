@@ -119,7 +119,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	err := fs.Parse(args)
 	var r *reports.Report
 	if fs.NArg() > 0 {
-		r, _ = reports.Lookup(fs.Arg(0))
+		r, _ = reports.Lookup(strings.ToLower(fs.Arg(0)))
 	}
 	if help, _ := fs.GetBool("help"); help {
 		if r == nil || r.Name == "explain" {
@@ -151,12 +151,9 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if len(misplaced) > 0 {
 		return usageErrorf("%s does not take %s (see qvmeter report %s --help)", r.Name, strings.Join(misplaced, ", "), r.Name)
 	}
-	if p.CALType != "" {
-		if p.CALType, err = oneOf("cal-type", p.CALType, []string{"named", "document", "professional", "analyzer"}); err != nil {
-			return err
-		}
-	}
-	p.By = strings.ToLower(p.By)
+	// The reports' keywords are lower case: any case is read (a mistake
+	// comes back as a reports.ChoiceError).
+	p.CALType, p.By = strings.ToLower(p.CALType), strings.ToLower(p.By)
 	if *billed != "" {
 		f, err := os.Open(*billed)
 		if err != nil {
