@@ -383,3 +383,28 @@ func TestNiceStep(t *testing.T) {
 		require.Equal(t, want, niceStep(v), "niceStep(%g)", v)
 	}
 }
+
+// TestHTMLShowsUsersAsTheLogsSpellThem pins that the page's top users are
+// the logs' spelling of the capacity report's user keys, not the keys.
+func TestHTMLShowsUsersAsTheLogsSpellThem(t *testing.T) {
+	ctx := context.Background()
+	db := openEstate(t, dataRecon)
+	pg, err := buildPage(ctx, db, DefaultParams())
+	require.NoError(t, err)
+	require.NotEmpty(t, pg.TopUsers)
+	byUser, err := db.Run(ctx, "capacity", Params{By: "user", Month: pg.CapacityMonth})
+	require.NoError(t, err)
+	keys := map[string]bool{}
+	for _, r := range records(byUser) {
+		keys[r.str("user")] = true
+	}
+	spelled := 0
+	for _, u := range pg.TopUsers {
+		name := strings.Join(u.Name, "")
+		require.True(t, keys[strings.ToLower(name)], "%s is a user of the month", name)
+		if name != strings.ToLower(name) {
+			spelled++
+		}
+	}
+	require.Positive(t, spelled, "the sample estate's users are spelled CORP\\Name")
+}

@@ -34,6 +34,14 @@ func (r *Report) column(name string) (Column, bool) {
 	return r.Columns[i], true
 }
 
+// Check returns the error running the report with p would give for p
+// itself (a keyword that is none of the allowed ones: a *ChoiceError), so
+// that a command can refuse a mistake before doing any work.
+func (r *Report) Check(p Params) error {
+	_, _, err := r.build(p)
+	return err
+}
+
 // Accepts reports whether the report reads the parameter of the given flag.
 func (r *Report) Accepts(flag string) bool { return slices.Contains(r.Flags, flag) }
 

@@ -248,6 +248,9 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 	if err != nil {
 		return err
 	}
+	if err := parameterError(r.Check(p)); err != nil {
+		return err
+	}
 	toStdout := flags.output == "" || flags.output == "-"
 	if toStdout && format == reports.FormatParquet && isTerminal(stdout) {
 		return errBinaryOnTerminal
@@ -265,10 +268,6 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 	}
 	defer db.Close()
 	t, err := db.Run(ctx, r.Name, p)
-	var choice *reports.ChoiceError
-	if errors.As(err, &choice) {
-		return usageErrorf("%v%s", choice, didYouMean(choice.Value, choice.Allowed))
-	}
 	if err != nil {
 		return err
 	}
@@ -287,6 +286,16 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, r *reports.Report,
 		return write(stdout)
 	}
 	return writeOutput(flags.output, stdout, flags.replace, write)
+}
+
+// parameterError makes a report's refusal of a keyword a usage error that
+// suggests the nearest allowed one.
+func parameterError(err error) error {
+	var choice *reports.ChoiceError
+	if errors.As(err, &choice) {
+		return usageErrorf("%v%s", choice, didYouMean(choice.Value, choice.Allowed))
+	}
+	return err
 }
 
 // errBinaryOnTerminal refuses to write Parquet where it would garble a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/reports"
 )
 
@@ -134,6 +135,10 @@ func TestReportRejectsMistakes(t *testing.T) {
 		"explain offers no qmc":                        {[]string{"explain", `CORP\alice`, "--format", "qmc"}, exitUsage, `--format "qmc"`},
 	} {
 		t.Run(name, func(t *testing.T) {
+			dir := dir
+			if tc.code == exitUsage {
+				dir, _ = meteredDataset(t) // a mistake is refused before any state is written
+			}
 			var stdout, stderr bytes.Buffer
 			args := append(tc.args, "--data", dir, "--license", license, "--as-of", "2024-03-31")
 			require.Equal(t, tc.code, run(context.Background(), args, &stdout, &stderr), stderr.String())
@@ -141,6 +146,9 @@ func TestReportRejectsMistakes(t *testing.T) {
 			entries, err := os.ReadDir(out)
 			require.NoError(t, err)
 			require.Empty(t, entries, "nothing written")
+			if tc.code == exitUsage {
+				require.NoDirExists(t, filepath.Join(dir, ingest.StateDir), "no state computed for a command-line mistake")
+			}
 		})
 	}
 }
