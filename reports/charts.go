@@ -75,12 +75,19 @@ type mark struct {
 	Title      string
 }
 
-// rule is a horizontal line at Y from X1 to X2 with a label at its end.
+// rule is a horizontal line at Y from X1 to X2 with a label at its end,
+// or at its start (Start) when the line ends too near the left edge for
+// the label to fit before it.
 type rule struct {
 	X1, X2, Y float64
 	Class     string
 	Label     string
+	Start     bool
 }
+
+// ruleLabelRoom is the width, in SVG units, a rule's label needs before
+// its end: "budget 9,999,999" in the phone's larger text.
+const ruleLabelRoom = 260
 
 // legendEntry explains one style class.
 type legendEntry struct{ Class, Label string }
@@ -188,8 +195,9 @@ func (c *chart) reference(values []*int64, class, label string) {
 			j++
 		}
 		w := c.slotWidth()
-		c.Rules = append(c.Rules, rule{X1: round1(c.Left + float64(i)*w), X2: round1(c.Left + float64(j)*w),
-			Y: c.y(float64(*values[i])), Class: class, Label: label + " " + thousands(*values[i])})
+		x1, x2 := round1(c.Left+float64(i)*w), round1(c.Left+float64(j)*w)
+		c.Rules = append(c.Rules, rule{X1: x1, X2: x2, Y: c.y(float64(*values[i])), Class: class,
+			Label: label + " " + thousands(*values[i]), Start: x2 < ruleLabelRoom})
 		i = j
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -396,7 +397,7 @@ func TestHTMLShowsUsersAsTheLogsSpellThem(t *testing.T) {
 	require.NoError(t, err)
 	keys := map[string]bool{}
 	for _, r := range records(byUser) {
-		keys[r.str("user")] = true
+		keys[strings.ToLower(r.str("user"))] = true
 	}
 	spelled := 0
 	for _, u := range pg.TopUsers {
@@ -407,4 +408,37 @@ func TestHTMLShowsUsersAsTheLogsSpellThem(t *testing.T) {
 		}
 	}
 	require.Positive(t, spelled, "the sample estate's users are spelled CORP\\Name")
+}
+
+// TestChartLabelsFitInBrowser draws charts of 7- and 8-digit figures and
+// pins, at a desktop's and a phone's width, that no axis label is clipped.
+func TestChartLabelsFitInBrowser(t *testing.T) {
+	exe := chromium(t)
+	big := newChart("chart-big", "big figures", "minutes", 31, 12_345_678)
+	labels := make([]string, 31)
+	values := make([]float64, 31)
+	for i := range labels {
+		labels[i] = strconv.Itoa(i + 1)
+		values[i] = float64(i) * 400_000
+	}
+	big.labelX(labels)
+	big.line(0, values, "used", "minutes")
+	budget := int64(9_999_999)
+	big.reference([]*int64{&budget, &budget}, "budget", "budget")
+	months := newChart("chart-months", "7 digits", "minutes", 12, 1_234_567)
+	months.labelX([]string{"Apr 2023", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan 2024", "Feb", "Mar"})
+	months.bar(11, 0, 1_234_567, "used", "")
+	var out bytes.Buffer
+	require.NoError(t, htmlTemplate.Execute(&out, &htmlPage{AsOf: "2024-04-01 00:00 UTC", Burn: big, Months: months}))
+	file := filepath.Join(t.TempDir(), "big.html")
+	require.NoError(t, os.WriteFile(file, out.Bytes(), 0o644))
+	for _, width := range []int{1400, 400} {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			check, problems, _ := inChromium(t, exe, file, width)
+			require.Empty(t, problems)
+			require.Equal(t, []string{"chart-big", "chart-months"}, check.Charts)
+			require.Empty(t, check.ClippedLabels, "chart labels outside their chart")
+			require.Empty(t, check.Overflowing)
+		})
+	}
 }
