@@ -177,7 +177,7 @@ func Lookup(name string) (*Report, bool) {
 // qvmeter report --help and of reports/README.md's column lists.
 func Describe(w io.Writer) {
 	for _, r := range registry {
-		fmt.Fprintf(w, "%s — %s\n", r.Name, wrap(r.Description, 76, "  "))
+		fmt.Fprintf(w, "%s — %s\n", r.Name, Wrap(r.Description, 76, "  "))
 		if len(r.Flags) > 0 {
 			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
 		}
@@ -192,9 +192,10 @@ func Describe(w io.Writer) {
 	}
 }
 
-// wrap breaks text into lines of at most width bytes (where words allow),
-// each line after the first starting with indent.
-func wrap(text string, width int, indent string) string {
+// Wrap breaks text into lines of at most width bytes (where words allow),
+// each line after the first starting with indent: descriptions as help
+// text prints them.
+func Wrap(text string, width int, indent string) string {
 	var b strings.Builder
 	line := 0
 	for i, word := range strings.Fields(text) {

@@ -109,12 +109,12 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("report", c.stdout, "")
 	common := addReportFlags(fs)
 	p := reports.DefaultParams()
-	fs.IntVar(&p.IdleDays, "idle-days", p.IdleDays, "a licence unused this many days or more is idle")
+	fs.IntVar(&p.IdleDays, "idle-days", p.IdleDays, "a licence unused this many `DAYS` or more is idle")
 	fs.BoolVar(&p.OnlyIdle, "only-idle", false, "keep the idle rows only")
-	fs.StringVar(&p.CALType, "cal-type", "", "keep one licence type: named, document, professional or analyzer")
-	fs.StringVar(&p.By, "by", "", "capacity: user, document or server; usage: day or month, optionally ,user ,document or ,server")
-	fs.StringVar(&p.Month, "month", "", "keep one UTC month (YYYY-MM)")
-	billed := fs.String("billed", "", "CSV of month,minutes[,pool] from the vendor's statement, for reconciliation")
+	fs.StringVar(&p.CALType, "cal-type", "", "keep one licence `TYPE`: named, document, professional or analyzer")
+	fs.StringVar(&p.By, "by", "", "break down `BY`; capacity: user, document or server; usage: day or month, optionally ,user ,document or ,server")
+	fs.StringVar(&p.Month, "month", "", "keep one UTC month (`YYYY-MM`)")
+	billed := fs.String("billed", "", "`FILE`: CSV of month,minutes[,pool] from the vendor's statement, for reconciliation")
 	fs.BoolVar(&p.Summary, "summary", false, "count by reason")
 	err := fs.Parse(args)
 	var r *reports.Report
@@ -190,10 +190,14 @@ func (c *reportCommand) printReportHelp(fs *pflag.FlagSet, r *reports.Report) {
 	fs.VisitAll(func(f *pflag.Flag) {
 		if r.Accepts(f.Name) {
 			own = append(own, f.Name)
-			fmt.Fprintf(c.stdout, " [--%s]", f.Name)
+			if value, _ := pflag.UnquoteUsage(f); value != "" {
+				fmt.Fprintf(c.stdout, " [--%s %s]", f.Name, strings.ToUpper(value))
+			} else {
+				fmt.Fprintf(c.stdout, " [--%s]", f.Name)
+			}
 		}
 	})
-	fmt.Fprintf(c.stdout, "\n\n%s.\n\nFlags:\n", capitalize(r.Description))
+	fmt.Fprintf(c.stdout, "\n\n%s.\n\nFlags:\n", reports.Wrap(capitalize(r.Description), 76, ""))
 	fs.Lookup("format").Usage = "`FORMAT`: " + strings.Join(formats(r), ", ") + "; default from --output's extension, else table on a terminal and csv otherwise"
 	printFlags(c.stdout, fs, append(slices.Clone(commonReportFlags), own...))
 	fmt.Fprint(c.stdout, "\nColumns (their names are a contract):\n\n")
