@@ -21,7 +21,7 @@ COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff 
 build:
 	$(GO) build -ldflags "-X main.Commit=$(COMMIT)" -o $(BIN) ./cmd/qvmeter
 
-# Test artifacts (the browser test's screenshot of index.html) are kept in
+# Test artifacts (the browser test's screenshots of index.html at 1400 and 400 px) are kept in
 # test-output/. go test shows no skip message of a passing package, so the
 # skipped browser test is announced here, after the results.
 test:
