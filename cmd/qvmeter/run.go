@@ -41,7 +41,8 @@ Exit codes, for the scheduler to alert on:
 	2  more lines were rejected than --max-reject-ratio allows (the good
 	   rows are stored and the reports written)
 	3  an alert the licence file's [alerts] section configures fired:
-	   capacity forecast above budget, or more idle named CALs than allowed
+	   the capacity forecast's low end above the budget, or more idle
+	   named CALs than allowed
 
 Example (cron, 02:30 every night):
 
@@ -60,7 +61,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
-	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
+	idleDays := fs.Int("idle-days", 0, "a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -115,13 +116,11 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	tables := map[string]*reports.Table{}
 	for _, name := range runReports {
 		t, err := db.Run(ctx, name, params)
 		if err != nil {
 			return fmt.Errorf("report %s: %w", name, err)
 		}
-		tables[name] = t
 		for _, format := range []string{reports.FormatCSV, reports.FormatJSON} {
 			path := filepath.Join(*out, name+"."+format)
 			if err := writeFileAtomic(path, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
@@ -142,8 +141,19 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if ingestErr != nil {
 		return ingestErr
 	}
-	if alerts := licenseAlerts(lic, tables, *idleDays); len(alerts) > 0 {
-		return &exitError{code: 3, err: errors.Join(alerts...)}
+	if lic == nil {
+		return nil
+	}
+	alerts, err := db.Alerts(ctx, lic.Alerts, *idleDays)
+	if err != nil {
+		return err
+	}
+	if len(alerts) > 0 {
+		errs := make([]error, len(alerts))
+		for i, a := range alerts {
+			errs[i] = a
+		}
+		return &exitError{code: 3, err: errors.Join(errs...)}
 	}
 	return nil
 }
@@ -157,50 +167,4 @@ func stepLogger(stderr io.Writer, quiet bool) func(started time.Time, name, form
 		}
 		fmt.Fprintf(stderr, "%-7s %7s  %s\n", name, time.Since(started).Round(time.Millisecond), fmt.Sprintf(format, args...))
 	}
-}
-
-// licenseAlerts evaluates the licence file's [alerts] against the reports.
-func licenseAlerts(lic *metering.License, tables map[string]*reports.Table, idleDays int) []error {
-	if lic == nil {
-		return nil
-	}
-	var alerts []error
-	if lic.Alerts.CapacityForecastOverBudget {
-		capacity := tables["capacity"]
-		for _, row := range capacity.Rows {
-			forecast, okF := cell(capacity, row, "forecast_minutes").(int64)
-			budget, okB := cell(capacity, row, "budget_minutes").(int64)
-			if okF && okB && forecast > budget {
-				alerts = append(alerts, fmt.Errorf("alert: the Analyzer Capacity forecast for %v is %d minutes, above the budget of %d",
-					cell(capacity, row, "month"), forecast, budget))
-			}
-		}
-	}
-	if limit := lic.Alerts.MaxIdleNamed; limit != nil {
-		threshold := int64(lic.Alerts.IdleDays)
-		if threshold == 0 {
-			threshold = int64(idleDays)
-		}
-		holders, idle := tables["idle-cals"], 0
-		for _, row := range holders.Rows {
-			days, ok := cell(holders, row, "idle_days").(int64)
-			if ok && cell(holders, row, "cal_type") == "named" && days >= threshold {
-				idle++
-			}
-		}
-		if idle > *limit {
-			alerts = append(alerts, fmt.Errorf("alert: %d named CALs have been idle %d days or more, more than the %d allowed", idle, threshold, *limit))
-		}
-	}
-	return alerts
-}
-
-// cell returns a row's value of the named column (nil if there is none).
-func cell(t *reports.Table, row []any, column string) any {
-	for i, c := range t.Columns {
-		if c.Name == column {
-			return row[i]
-		}
-	}
-	return nil
 }

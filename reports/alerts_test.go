@@ -1,0 +1,92 @@
+package reports
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qvmeter/qvmeter/metering"
+)
+
+// estateWithLicense is the sample estate metered as of asOf with its
+// bundled licence edited by the replacements (old, new, old, new …).
+func estateWithLicense(t *testing.T, asOf time.Time, replacements ...string) *DB {
+	t.Helper()
+	text, err := os.ReadFile(estateLic)
+	require.NoError(t, err)
+	edited := string(text)
+	for i := 0; i < len(replacements); i += 2 {
+		require.Contains(t, edited, replacements[i])
+		edited = strings.Replace(edited, replacements[i], replacements[i+1], 1)
+	}
+	dir := t.TempDir()
+	license := filepath.Join(dir, "license.toml")
+	require.NoError(t, os.WriteFile(license, []byte(edited), 0o644))
+	data := filepath.Join(dir, "data")
+	require.NoError(t, os.CopyFS(data, os.DirFS(estates[dataRecon])))
+	_, _, err = EnsureState(context.Background(), data, StateOptions{AsOf: asOf, License: license})
+	require.NoError(t, err)
+	db, err := Open(context.Background(), data)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestAlertCapacityForecastOverBudget(t *testing.T) {
+	ctx := context.Background()
+	on := metering.Alerts{CapacityForecastOverBudget: true}
+	t.Run("fires: mid-March forecast range 17,555–22,219 above the 15,000 budget", func(t *testing.T) {
+		alerts, err := openEstate(t, dataMidMar).Alerts(ctx, on, 0)
+		require.NoError(t, err)
+		require.Equal(t, []Alert{{Kind: AlertCapacityForecast, Pool: "default", Month: "2024-03", Observed: 17555, Limit: 15000,
+			Message: "the Analyzer Capacity forecast for 2024-03 (pool default) is 19887 minutes (90% range 17555 to 22219), above the budget of 15000"}}, alerts)
+	})
+	t.Run("quiet: the same day with a budget of 20,000", func(t *testing.T) {
+		db := estateWithLicense(t, midMarch, "capacity_minutes = 15000", "capacity_minutes = 20000")
+		alerts, err := db.Alerts(ctx, on, 0)
+		require.NoError(t, err)
+		require.Empty(t, alerts)
+	})
+	t.Run("quiet: before forecast_min_days, no forecast and no alert", func(t *testing.T) {
+		db := estateWithLicense(t, time.Date(2024, 3, 7, 0, 0, 0, 0, time.UTC), "capacity_minutes = 15000", "capacity_minutes = 10")
+		alerts, err := db.Alerts(ctx, on, 0)
+		require.NoError(t, err)
+		require.Empty(t, alerts)
+	})
+	t.Run("quiet: not configured", func(t *testing.T) {
+		alerts, err := openEstate(t, dataMidMar).Alerts(ctx, metering.Alerts{}, 0)
+		require.NoError(t, err)
+		require.Empty(t, alerts)
+	})
+}
+
+func TestAlertMaxIdleNamed(t *testing.T) {
+	ctx := context.Background()
+	five := 5
+	t.Run("fires: without the conversion the CAL licence still holds idle named CALs", func(t *testing.T) {
+		db := estateWithLicense(t, asOf, "converted_at = 2024-02-19T00:00:00Z\n", "")
+		alerts, err := db.Alerts(ctx, metering.Alerts{MaxIdleNamed: &five}, 0)
+		require.NoError(t, err)
+		require.Len(t, alerts, 1)
+		require.Equal(t, AlertMaxIdleNamed, alerts[0].Kind)
+		require.Greater(t, alerts[0].Observed, int64(5))
+		require.Contains(t, alerts[0].Error(), "named CALs have been idle 30 days or more")
+	})
+	t.Run("quiet: after the conversion the named CALs are retired, not idle", func(t *testing.T) {
+		zero := 0
+		alerts, err := openEstate(t, dataRecon).Alerts(ctx, metering.Alerts{MaxIdleNamed: &zero}, 0)
+		require.NoError(t, err)
+		require.Empty(t, alerts)
+	})
+	t.Run("quiet: --idle-days above every holder's idle time", func(t *testing.T) {
+		db := estateWithLicense(t, asOf, "converted_at = 2024-02-19T00:00:00Z\n", "")
+		alerts, err := db.Alerts(ctx, metering.Alerts{MaxIdleNamed: &five}, 365)
+		require.NoError(t, err)
+		require.Empty(t, alerts)
+	})
+}
