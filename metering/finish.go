@@ -35,6 +35,9 @@ func (e *Engine) Finish() *State {
 		e.finishCapacity(st, p)
 		sessionCALs, known := p.sessionCALCount()
 		for _, row := range p.sessionCALs.finish() {
+			if day, _ := time.Parse(time.DateOnly, row.Day); day.UnixMilli() >= e.asOf {
+				continue // a hold running past the as-of time: that day has not begun in this state
+			}
 			row.Pool = p.name
 			if known {
 				row.Licensed = &sessionCALs
