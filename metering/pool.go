@@ -27,7 +27,6 @@ type pool struct {
 	denials       []DenialRow
 	quarantined   map[quarantineKey]int64 // simulate: revoked assignments → end of quarantine
 	inQuarantine  []quarantinedCAL        // simulate: revoked licences not free yet
-	lastPolicyDay int32                   // simulate: last day the idle policy ran
 }
 
 // quarantineKey is one user's revoked assignment: the user may not get the
