@@ -4,7 +4,6 @@ import (
 	"cmp"
 
 	"github.com/qvmeter/qvmeter/ingest"
-	"github.com/qvmeter/qvmeter/parse"
 )
 
 // appendRow interns one dataset row and appends it to out.
@@ -34,22 +33,6 @@ func ReplayRows(cfg Config, rows []ingest.SessionRow) (*State, error) {
 		sessions = e.appendRow(&rows[i], sessions)
 	}
 	return e.ReplaySessions(sessions), nil
-}
-
-// calClasses maps the dataset's cal_class text to the class.
-var calClasses = func() map[string]parse.CALClass {
-	m := map[string]parse.CALClass{}
-	for _, c := range parse.CALClasses() {
-		m[c.String()] = c
-	}
-	return m
-}()
-
-func calClassOf(text string) parse.CALClass {
-	if c, ok := calClasses[text]; ok {
-		return c
-	}
-	return parse.CALUnknown
 }
 
 func deref(s *string) string {
