@@ -90,3 +90,27 @@ func TestAlertMaxIdleNamed(t *testing.T) {
 		require.Empty(t, alerts)
 	})
 }
+
+// Issue 11 "One idle threshold": the licence's [policy] idle_days drives
+// idle-cals, the summary, the page and the alert; --idle-days (Params)
+// overrides it for one run.
+func TestOneIdleThresholdFromThePolicy(t *testing.T) {
+	ctx := context.Background()
+	db := estateWithLicense(t, asOf, "[policy]", "[policy]\n  idle_days = 7")
+	require.Equal(t, 7, db.IdleDays())
+	byLicence, err := db.Run(ctx, "idle-cals", DefaultParams())
+	require.NoError(t, err)
+	explicit, err := db.Run(ctx, "idle-cals", Params{IdleDays: 7})
+	require.NoError(t, err)
+	require.Equal(t, explicit.Rows, byLicence.Rows)
+	require.Greater(t, len(byLicence.Rows), 6, "7 days makes more holders idle than the default 30")
+	for _, r := range records(byLicence) {
+		require.GreaterOrEqual(t, r.int("idle_days"), int64(7))
+	}
+	sum, err := db.Run(ctx, "summary", DefaultParams())
+	require.NoError(t, err)
+	require.Equal(t, int64(7), records(sum)[0].int("idle_days"))
+	sum, err = db.Run(ctx, "summary", Params{IdleDays: 45})
+	require.NoError(t, err)
+	require.Equal(t, int64(45), records(sum)[0].int("idle_days"))
+}
