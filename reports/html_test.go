@@ -447,3 +447,17 @@ func TestChartLabelsFitInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// Issue 11 "An honest forecast": the burn chart shows the forecast's 90%
+// range beside the forecast, and the page lists the retired CAL-era holders
+// in a folded section, not among the licences to revoke.
+func TestHTMLBurnChartShowsTheForecastRangeAndRetiredHoldersApart(t *testing.T) {
+	doc := estateHTML(t, estates[dataMidMar])
+	require.Contains(t, doc, "forecast range at month end (90%): 17,555 to 22,219 minutes")
+	require.Contains(t, doc, "(90% range 17,555 to 22,219)")
+	retired := doc[strings.Index(doc, `<section id="retired"`):]
+	require.Contains(t, retired, "<details>")
+	require.Contains(t, retired, `CORP\<wbr>EBerg`, "a named CAL holder of the CAL era")
+	revoke := doc[strings.Index(doc, `<section id="revoke"`):strings.Index(doc, `<section id="retired"`)]
+	require.NotContains(t, revoke, `CORP\<wbr>EBerg`)
+}
