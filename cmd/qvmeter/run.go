@@ -198,6 +198,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("report %s: %w", name, err)
 		}
+		tables[name] = t
 		for _, format := range []string{reports.FormatCSV, reports.FormatJSON} {
 			path := filepath.Join(*out, name+"."+format)
 			if err := writeOutput(path, nil, false, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
