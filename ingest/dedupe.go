@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 	"github.com/zeebo/xxh3"
 )
@@ -74,10 +75,10 @@ type keySet struct {
 	months map[string]map[uint64]struct{}
 }
 
-func newKeySet(dir string, cat *Catalog) *keySet {
+func newKeySet(dir string, cat *dataset.Catalog) *keySet {
 	ks := &keySet{dir: dir, files: map[string][]string{}, months: map[string]map[uint64]struct{}{}}
 	for _, f := range cat.Files {
-		if f.Kind == kindSessions {
+		if f.Kind == dataset.KindSessions {
 			ks.files[f.Month] = append(ks.files[f.Month], f.Path)
 		}
 	}

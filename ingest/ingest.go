@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 	"github.com/zeebo/xxh3"
 )
@@ -42,6 +43,13 @@ type Options struct {
 
 	// Progress, if set, is updated while the run goes.
 	Progress *Progress
+
+	// Wait is how long to wait for another writer of the data folder to
+	// finish (0: fail at once with *dataset.ErrLocked).
+	Wait time.Duration
+	// LockHeld says the caller holds the data folder's writer lock
+	// (dataset.Lock) for the whole run, as qvmeter run does.
+	LockHeld bool
 }
 
 // Progress is updated atomically by a run; poll it for a progress bar.
@@ -147,11 +155,13 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err := os.MkdirAll(opts.Data, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lock(opts.Data)
-	if err != nil {
-		return nil, err
+	if !opts.LockHeld {
+		unlock, err := dataset.Lock(ctx, opts.Data, opts.Wait)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 
 	wholeFiles := map[string]bool{}
 	for {
@@ -170,11 +180,11 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 }
 
 func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Summary, error) {
-	cat, err := LoadCatalog(opts.Data)
+	cat, err := dataset.LoadCatalog(opts.Data)
 	if err != nil {
 		return nil, err
 	}
-	if err := recoverDataset(opts.Data, cat); err != nil {
+	if err := dataset.Recover(opts.Data, cat); err != nil {
 		return nil, fmt.Errorf("recovering %s: %w", opts.Data, err)
 	}
 	found := discover(opts.Paths, opts.Server)
@@ -222,13 +232,13 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 		return nil, err
 	}
 
-	next := &Catalog{Version: version, Committed: opts.Now().UTC(), Files: append(append([]DataFile(nil), cat.Files...), newFiles...), Sources: map[string]*Checkpoint{}}
+	next := &dataset.Catalog{Version: version, Committed: opts.Now().UTC(), Files: append(append([]dataset.DataFile(nil), cat.Files...), newFiles...), Sources: map[string]*dataset.Checkpoint{}}
 	for path, cp := range cat.Sources {
 		next.Sources[path] = cp
 	}
 	months := map[string]bool{}
 	for _, f := range newFiles {
-		if f.Kind == kindSessions {
+		if f.Kind == dataset.KindSessions {
 			months[f.Month] = true
 		}
 	}
@@ -238,7 +248,7 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 		if header == nil {
 			header = t.header
 		}
-		next.Sources[t.src.path] = &Checkpoint{
+		next.Sources[t.src.path] = &dataset.Checkpoint{
 			Server: t.src.server, Size: t.src.size, ModTime: t.src.modTime,
 			HeadHash: t.headHash, HeadLen: t.headLen,
 			Offset: last.offset, Line: last.line, Header: string(header),
@@ -259,7 +269,7 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 		sum.Months = append(sum.Months, m)
 	}
 	sort.Strings(sum.Months)
-	if err := commit(opts.Data, next, newFiles); err != nil {
+	if err := dataset.Commit(opts.Data, next, newFiles); err != nil {
 		return nil, fmt.Errorf("committing %s: %w", opts.Data, err)
 	}
 	sum.DatasetVersion = version
@@ -272,7 +282,7 @@ const headBytes = 4096
 // plan compares a source with its checkpoint: unchanged (not opened beyond
 // the identity check), new, grown (read from the checkpoint) or rotated
 // (read from the start).
-func plan(src source, cp *Checkpoint) (task, error) {
+func plan(src source, cp *dataset.Checkpoint) (task, error) {
 	t := task{src: src, firstLine: 1}
 	if cp != nil && cp.Size == src.size && cp.ModTime.Equal(src.modTime) {
 		t.state = stateUnchanged

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/fixtures"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/stretchr/testify/require"
@@ -69,9 +70,9 @@ func run(t *testing.T, data string, paths ...string) *ingest.Summary {
 
 // readDataset returns every stored session, in a stable order, as the
 // catalog lists them.
-func readDataset(t *testing.T, dir string) []ingest.SessionRow {
+func readDataset(t *testing.T, dir string) []dataset.SessionRow {
 	t.Helper()
-	rows := readCommitted[ingest.SessionRow](t, dir, ingest.KindSession)
+	rows := readCommitted[dataset.SessionRow](t, dir, dataset.KindSessions)
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if a.SourceFile != b.SourceFile {
@@ -82,15 +83,15 @@ func readDataset(t *testing.T, dir string) []ingest.SessionRow {
 	return rows
 }
 
-func readRejects(t *testing.T, dir string) []ingest.RejectRow {
+func readRejects(t *testing.T, dir string) []dataset.RejectRow {
 	t.Helper()
-	return readCommitted[ingest.RejectRow](t, dir, ingest.KindReject)
+	return readCommitted[dataset.RejectRow](t, dir, dataset.KindRejects)
 }
 
 // readCommitted reads the rows of every committed file of one kind.
 func readCommitted[T any](t *testing.T, dir, kind string) []T {
 	t.Helper()
-	cat, err := ingest.LoadCatalog(dir)
+	cat, err := dataset.LoadCatalog(dir)
 	require.NoError(t, err)
 	var rows []T
 	for _, f := range cat.Files {
@@ -253,10 +254,10 @@ func TestPartialLastLineCompleted(t *testing.T) {
 // A second writer on the same data folder stops at once with a clear error.
 func TestSecondWriterRefused(t *testing.T) {
 	data := t.TempDir()
-	unlock, err := ingest.Lock(data)
+	unlock, err := dataset.Lock(context.Background(), data, 0)
 	require.NoError(t, err)
 	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{t.TempDir()}})
-	var locked *ingest.ErrLocked
+	var locked *dataset.ErrLocked
 	require.ErrorAs(t, err, &locked)
 	require.Contains(t, err.Error(), fmt.Sprintf("pid %d", os.Getpid()))
 	unlock()
@@ -283,25 +284,25 @@ func TestWriteErrorLeavesDataset(t *testing.T) {
 	files := sessionLogs(t, logs)
 	data := t.TempDir()
 	run(t, data, files[0])
-	before, err := os.ReadFile(filepath.Join(data, ingest.CatalogFile))
+	before, err := os.ReadFile(filepath.Join(data, dataset.CatalogFile))
 	require.NoError(t, err)
 	rows := readDataset(t, data)
 
 	// Occupy the names the next run's files would be written under.
 	for w := range 2 {
 		for seq := 1; seq <= 8; seq++ {
-			name := fmt.Sprintf(".part-%08d-w%d-%03d.parquet%s", 2, w, seq, ingest.TmpSuffix)
-			require.NoError(t, os.MkdirAll(filepath.Join(data, ingest.SessionsDir, "month=2024-02", name, "x"), 0o755))
+			name := fmt.Sprintf(".part-%08d-w%d-%03d.parquet%s", 2, w, seq, dataset.TmpSuffix)
+			require.NoError(t, os.MkdirAll(filepath.Join(data, dataset.SessionsDir, "month=2024-02", name, "x"), 0o755))
 		}
 	}
 	_, err = ingest.Run(context.Background(), ingest.Options{Data: data, Paths: files[1:], Now: fixedNow})
 	require.Error(t, err)
-	after, err := os.ReadFile(filepath.Join(data, ingest.CatalogFile))
+	after, err := os.ReadFile(filepath.Join(data, dataset.CatalogFile))
 	require.NoError(t, err)
 	require.Equal(t, before, after, "catalog unchanged")
 	require.Equal(t, rows, readDataset(t, data), "stored rows unchanged")
 	require.NoError(t, filepath.WalkDir(data, func(path string, d os.DirEntry, err error) error {
-		require.False(t, !d.IsDir() && strings.HasSuffix(path, ingest.TmpSuffix), "temporary file left: %s", path)
+		require.False(t, !d.IsDir() && strings.HasSuffix(path, dataset.TmpSuffix), "temporary file left: %s", path)
 		return err
 	}))
 }

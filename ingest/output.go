@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -29,8 +30,8 @@ type output struct {
 
 	mu        sync.Mutex
 	workers   int
-	files     []DataFile // finished, synced, still under temporary names
-	err       error      // the first error of a worker's release
+	files     []dataset.DataFile // finished, synced, still under temporary names
+	err       error              // the first error of a worker's release
 	rejectsBy map[string]int64
 }
 
@@ -47,7 +48,7 @@ func (o *output) worker() *workerOutput {
 }
 
 // finish returns the run's new files once every worker has released.
-func (o *output) finish() ([]DataFile, error) {
+func (o *output) finish() ([]dataset.DataFile, error) {
 	if o.err != nil {
 		o.abort()
 		return nil, o.err
@@ -57,11 +58,11 @@ func (o *output) finish() ([]DataFile, error) {
 
 // abort removes every file of the run.
 func (o *output) abort() {
-	removeTemps(o.dir, o.files)
+	dataset.RemoveTemps(o.dir, o.files)
 	o.files = nil
 }
 
-func (o *output) finished(f DataFile, err error) {
+func (o *output) finished(f dataset.DataFile, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err != nil {
@@ -102,7 +103,7 @@ func (w *workerOutput) create(rel string) (*tempFile, error) {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(tempName(final))
+	f, err := os.Create(dataset.TempName(final))
 	if err != nil {
 		return nil, err
 	}
@@ -130,10 +131,10 @@ func (t *tempFile) close(o *output, kind, month string, rows int64, closeWriter 
 	}
 	if err != nil {
 		os.Remove(t.f.Name())
-		o.finished(DataFile{}, fmt.Errorf("writing %s: %w", t.f.Name(), err))
+		o.finished(dataset.DataFile{}, fmt.Errorf("writing %s: %w", t.f.Name(), err))
 		return
 	}
-	o.finished(DataFile{Path: t.rel, Kind: kind, Month: month, Rows: rows, Bytes: size}, nil)
+	o.finished(dataset.DataFile{Path: t.rel, Kind: kind, Month: month, Rows: rows, Bytes: size}, nil)
 }
 
 func (w *workerOutput) name(prefix string) string {
@@ -159,7 +160,7 @@ func (w *workerOutput) sessionFile(month string) (*sessionFile, error) {
 		w.recent = w.recent[1:]
 		w.closeSessions(oldest)
 	}
-	t, err := w.create(w.name(SessionsDir + "/month=" + month))
+	t, err := w.create(w.name(dataset.SessionsDir + "/month=" + month))
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func (w *workerOutput) sessionFile(month string) (*sessionFile, error) {
 func (w *workerOutput) closeSessions(month string) {
 	sf := w.months[month]
 	delete(w.months, month)
-	sf.close(w.out, kindSessions, month, sf.w.rows, sf.w.close)
+	sf.close(w.out, dataset.KindSessions, month, sf.w.rows, sf.w.close)
 }
 
 // writeRecord stores the rows of rec that were not stored before, each in
@@ -215,7 +216,7 @@ func (w *workerOutput) writeRecord(rec arrow.Record) (stored, duplicates int64, 
 
 type rejectFile struct {
 	*tempFile
-	w    *parquet.GenericWriter[RejectRow]
+	w    *parquet.GenericWriter[dataset.RejectRow]
 	rows int64
 }
 
@@ -224,15 +225,15 @@ func (w *workerOutput) writeRejects(server string, rejects []parse.Reject) error
 		return nil
 	}
 	if w.rejects == nil {
-		t, err := w.create(w.name(RejectsDir))
+		t, err := w.create(w.name(dataset.RejectsDir))
 		if err != nil {
 			return err
 		}
-		w.rejects = &rejectFile{tempFile: t, w: parquet.NewGenericWriter[RejectRow](t.buf, parquet.Compression(zstdFast))}
+		w.rejects = &rejectFile{tempFile: t, w: parquet.NewGenericWriter[dataset.RejectRow](t.buf, parquet.Compression(zstdFast))}
 	}
-	rows := make([]RejectRow, len(rejects))
+	rows := make([]dataset.RejectRow, len(rejects))
 	for i, r := range rejects {
-		rows[i] = RejectRow{
+		rows[i] = dataset.RejectRow{
 			Server: server, SourceFile: r.File, SourceLine: r.Line, Column: r.Column,
 			Reason: r.Reason(), Message: r.Error(), Raw: r.Raw, IngestedAt: w.out.now.UnixMilli(),
 		}
@@ -257,7 +258,7 @@ func (w *workerOutput) release() {
 		w.closeSessions(month)
 	}
 	if w.rejects != nil {
-		w.rejects.close(w.out, kindRejects, "", w.rejects.rows, w.rejects.w.Close)
+		w.rejects.close(w.out, dataset.KindRejects, "", w.rejects.rows, w.rejects.w.Close)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -17,7 +18,7 @@ import (
 const rowsPerRowGroup = 64 * 1024
 
 // sessionSchema is the Parquet schema of the sessions dataset.
-var sessionSchema = parquet.SchemaOf(new(SessionRow))
+var sessionSchema = parquet.SchemaOf(new(dataset.SessionRow))
 
 // zstdFast trades a little size for speed: the dataset is written nightly
 // and read by DuckDB, which decompresses either level at the same speed.
@@ -48,7 +49,7 @@ var sessionColumns = func() []sessionColumn {
 // sessionWriter writes parser records to one Parquet file, column by column
 // straight from the Arrow buffers: no row structs, no reflection per row.
 type sessionWriter struct {
-	w       *parquet.GenericWriter[SessionRow]
+	w       *parquet.GenericWriter[dataset.SessionRow]
 	columns []*parquet.ColumnWriter
 	values  []parquet.Value
 	dict    [][]byte // the current dictionary's values, by index
@@ -69,7 +70,7 @@ var sessionWriterOptions = func() []parquet.WriterOption {
 }()
 
 func newSessionWriter(out io.Writer) *sessionWriter {
-	w := parquet.NewGenericWriter[SessionRow](out, sessionWriterOptions...)
+	w := parquet.NewGenericWriter[dataset.SessionRow](out, sessionWriterOptions...)
 	return &sessionWriter{w: w, columns: w.ColumnWriters()}
 }
 

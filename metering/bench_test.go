@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/stretchr/testify/require"
-
-	"github.com/qvmeter/qvmeter/ingest"
 )
 
 // benchSessions is the size of the benchmark's estate: the issue asks for
@@ -30,7 +29,7 @@ const benchSessions = 12_000_000
 //	go test ./metering -run '^$' -bench BenchmarkReplay -benchtime 3x
 func BenchmarkReplay(b *testing.B) {
 	dir := benchDataset(b)
-	ds, err := OpenDataset(dir)
+	ds, err := dataset.ListFiles(dir)
 	require.NoError(b, err)
 	var bytes int64
 	for _, m := range ds.Months {
@@ -46,7 +45,7 @@ func BenchmarkReplay(b *testing.B) {
 	var sessions int64
 	cpu := cpuTime(b)
 	for b.Loop() {
-		st, err := ds.Replay(context.Background(), cfg)
+		st, err := Replay(context.Background(), ds, cfg)
 		require.NoError(b, err)
 		sessions = st.Info.Sessions
 	}
@@ -110,22 +109,22 @@ func writeBenchDataset(b *testing.B, dir string) {
 	exe, ajax := "12.50.20200.0", "Ajax"
 	counts := []int64{6, 12, 18, 24, 30, 36, 42, 48} // 6 × active units, within what the duration allows
 	perMonth := benchSessions / months
-	rows := make([]ingest.SessionRow, chunk)
+	rows := make([]dataset.SessionRow, chunk)
 	for m := range months {
 		from := time.Date(2024, time.Month(m+1), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 		until := time.Date(2024, time.Month(m+2), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-		folder := filepath.Join(dir, ingest.SessionsDir, fmt.Sprintf("month=2024-%02d", m+1))
+		folder := filepath.Join(dir, dataset.SessionsDir, fmt.Sprintf("month=2024-%02d", m+1))
 		require.NoError(b, os.MkdirAll(folder, 0o755))
 		f, err := os.Create(filepath.Join(folder, "part-00000.parquet"))
 		require.NoError(b, err)
-		w := parquet.NewGenericWriter[ingest.SessionRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64*1024))
+		w := parquet.NewGenericWriter[dataset.SessionRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64*1024))
 		for written := 0; written < perMonth; {
 			n := min(chunk, perMonth-written)
 			for i := range n {
 				u, c := rng.IntN(users), rng.IntN(len(calTexts))
 				duration := 10_000 + rng.Int64N(2*hourMS)
 				end := from + duration + rng.Int64N(until-from-duration)
-				r := ingest.SessionRow{SessionStart: end - duration, SessionEnd: end, DurationMS: duration,
+				r := dataset.SessionRow{SessionStart: end - duration, SessionEnd: end, DurationMS: duration,
 					AuthenticatedUser: &userNames[u], UserKey: userKeys[u], Document: &docPaths[u%documents], DocumentKey: docKeys[u%documents],
 					Server: serverNames[rng.IntN(servers)], ClientMachineID: &machines[u], ClientType: &ajax, ExeVersion: &exe,
 					CALType: &calTexts[c], CALClass: calClasses[c], SourceFile: "Sessions_QVS-NODE-01_2024-01-01.log", SourceLine: int64(written + i + 2)}

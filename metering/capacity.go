@@ -40,10 +40,15 @@ type capacityLedger struct {
 	lastMonth month
 	limit     int64 // budget + overage ceiling; < 0 unlimited or unknown
 	endMonth  monthCache
+	// daily is the minutes per UTC day of session end: the pace the
+	// forecast reads (memory grows with days).
+	daily   map[int32]int64
+	lastDay int32 // the day booked last and its start, to skip the division
+	dayFrom int64
 }
 
 func newCapacityLedger(limit int64) *capacityLedger {
-	return &capacityLedger{index: map[capacityKey]int32{}, months: map[month]*monthBudget{}, limit: limit}
+	return &capacityLedger{index: map[capacityKey]int32{}, months: map[month]*monthBudget{}, limit: limit, daily: map[int32]int64{}}
 }
 
 // capacityCheck is what record found wrong with one session's count.
@@ -92,6 +97,11 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	if check.spansMonth {
 		cell.spans++
 	}
+	if s.End < l.dayFrom || s.End >= l.dayFrom+dayMS {
+		l.lastDay = dayOf(s.End)
+		l.dayFrom = int64(l.lastDay) * dayMS
+	}
+	l.daily[l.lastDay] += minutes
 	budget := l.month(m)
 	budget.minutes += minutes
 	budget.sessions++

@@ -11,25 +11,25 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 	"github.com/stretchr/testify/require"
 )
 
 // writeDataset writes rows as the ingest dataset does: one file per UTC
 // month of session_end, rowsPerGroup rows per row group.
-func writeDataset(t testing.TB, dir string, rows []ingest.SessionRow, rowsPerGroup int) {
-	byMonth := map[string][]ingest.SessionRow{}
+func writeDataset(t testing.TB, dir string, rows []dataset.SessionRow, rowsPerGroup int) {
+	byMonth := map[string][]dataset.SessionRow{}
 	for _, r := range rows {
 		m := time.UnixMilli(r.SessionEnd).UTC().Format("2006-01")
 		byMonth[m] = append(byMonth[m], r)
 	}
 	for m, rows := range byMonth {
-		folder := filepath.Join(dir, ingest.SessionsDir, "month="+m)
+		folder := filepath.Join(dir, dataset.SessionsDir, "month="+m)
 		require.NoError(t, os.MkdirAll(folder, 0o755))
 		f, err := os.Create(filepath.Join(folder, "part-0.parquet"))
 		require.NoError(t, err)
-		w := parquet.NewGenericWriter[ingest.SessionRow](f, parquet.MaxRowsPerRowGroup(int64(rowsPerGroup)))
+		w := parquet.NewGenericWriter[dataset.SessionRow](f, parquet.MaxRowsPerRowGroup(int64(rowsPerGroup)))
 		for start := 0; start < len(rows); start += rowsPerGroup {
 			_, err = w.Write(rows[start:min(len(rows), start+rowsPerGroup)])
 			require.NoError(t, err)
@@ -42,11 +42,11 @@ func writeDataset(t testing.TB, dir string, rows []ingest.SessionRow, rowsPerGro
 
 // randomRows makes n sessions of every CAL class over a few months, some
 // with nulls, in random order.
-func randomRows(n int, seed uint64) []ingest.SessionRow {
+func randomRows(n int, seed uint64) []dataset.SessionRow {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	calTexts := []string{"Named User", "Document", "Session", "Usage", "Professional", "Analyzer", "Analyzer Capacity", "", "Weird"}
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-	rows := make([]ingest.SessionRow, n)
+	rows := make([]dataset.SessionRow, n)
 	for i := range rows {
 		user := fmt.Sprintf("CORP\\user%d", rng.IntN(50))
 		doc := fmt.Sprintf(`C:\Docs\doc%d.qvw`, rng.IntN(8))
@@ -55,7 +55,7 @@ func randomRows(n int, seed uint64) []ingest.SessionRow {
 		calText := calTexts[rng.IntN(len(calTexts))]
 		start := base + rng.Int64N(90*dayMS)
 		dur := rng.Int64N(3 * hourMS)
-		r := ingest.SessionRow{SessionStart: start, SessionEnd: start + dur, DurationMS: dur,
+		r := dataset.SessionRow{SessionStart: start, SessionEnd: start + dur, DurationMS: dur,
 			UserKey: strings.ToLower(user), DocumentKey: DocumentKey(doc), Document: &doc, Server: []string{"A", "B"}[rng.IntN(2)],
 			ClientMachineID: &machine, ClientType: &ctype, ExeVersion: &exe, CALType: &calText,
 			CALClass: parse.ClassifyCAL([]byte(calText)).String(), SourceFile: "f.log", SourceLine: int64(i + 2)}
@@ -81,10 +81,10 @@ func TestDatasetReplayEqualsRowReplay(t *testing.T) {
 		cfg := Config{Mode: mode, AsOf: time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC), License: lic}
 		want, err := ReplayRows(cfg, rows)
 		require.NoError(t, err)
-		ds, err := OpenDataset(dir)
+		ds, err := dataset.ListFiles(dir)
 		require.NoError(t, err)
 		require.Len(t, ds.Months, 3)
-		got, err := ds.Replay(context.Background(), cfg)
+		got, err := Replay(context.Background(), ds, cfg)
 		require.NoError(t, err)
 		require.NotEmpty(t, got.Info.DatasetVersion)
 		got.Info.DatasetVersion = ""
@@ -95,10 +95,10 @@ func TestDatasetReplayEqualsRowReplay(t *testing.T) {
 func TestDatasetReplayReportsTheFileAtFault(t *testing.T) {
 	dir := t.TempDir()
 	writeDataset(t, dir, randomRows(100, 3), 50)
-	bad := filepath.Join(dir, ingest.SessionsDir, "month=2024-02", "part-1.parquet")
+	bad := filepath.Join(dir, dataset.SessionsDir, "month=2024-02", "part-1.parquet")
 	require.NoError(t, os.WriteFile(bad, []byte("not parquet"), 0o644))
-	ds, err := OpenDataset(dir)
+	ds, err := dataset.ListFiles(dir)
 	require.NoError(t, err)
-	_, err = ds.Replay(context.Background(), Config{AsOf: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err = Replay(context.Background(), ds, Config{AsOf: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.ErrorContains(t, err, bad)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // datasetColumns are the columns the replay reads.
@@ -89,7 +90,7 @@ func (s *decodedStrings) text(i int) []byte {
 
 // decode sends every row group of the dataset, month by month, each month
 // followed by a monthEnd marker, reusing the buffers it gets back on free.
-func (ds *Dataset) decode(ctx context.Context, in *interner, out chan<- *decodedRowGroup, free <-chan *decodedRowGroup) {
+func decode(ctx context.Context, files *dataset.Files, in *interner, out chan<- *decodedRowGroup, free <-chan *decodedRowGroup) {
 	defer close(out)
 	take := func() *decodedRowGroup {
 		select {
@@ -108,7 +109,7 @@ func (ds *Dataset) decode(ctx context.Context, in *interner, out chan<- *decoded
 			return false
 		}
 	}
-	for _, m := range ds.Months {
+	for _, m := range files.Months {
 		for _, path := range m.Files {
 			err := withParquetFile(path, func(f *parquet.File) error {
 				var leaves [numColumns]int

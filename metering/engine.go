@@ -5,25 +5,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// Mode is how the engine decides which licence a session used.
-type Mode uint8
+// Mode is how the engine decides which licence a session used: the mode
+// the state records (dataset.StateInfo.Mode).
+type Mode = dataset.Mode
 
 const (
 	// Reconstruct trusts the CAL Type each line records.
-	Reconstruct Mode = iota
+	Reconstruct = dataset.Reconstruct
 	// Simulate ignores it and assigns by the server's order against the licence.
-	Simulate
+	Simulate = dataset.Simulate
 )
-
-func (m Mode) String() string {
-	if m == Simulate {
-		return "simulate"
-	}
-	return "reconstruct"
-}
 
 // Config is what a replay is computed against.
 type Config struct {
@@ -50,9 +45,8 @@ type Engine struct {
 	cfg         Config
 	asOf        int64
 	pools       []*pool
-	serverPool  []int32 // per server id: 1 + pool index; 0 not resolved yet
-	excluded    []int8  // per user id: 0 unknown, 1 counted, 2 excluded
-	exclude     []string
+	serverPool  []int32          // per server id: 1 + pool index; 0 not resolved yet
+	excluded    []int8           // per user id: 0 unknown, 1 counted, 2 excluded
 	byStart     minHeap[Session] // sessions waiting to be taken in start order
 	taking      Session          // the one being taken (a field, so it is not allocated per session)
 	released    int64            // every session starting before this has been taken
@@ -78,15 +72,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 		unknownCALs: map[[2]uint32]*AnomalyRow{}, outsideEra: map[[2]uint32]*AnomalyRow{}, late: map[*pool]*AnomalyRow{}}
 	lic := cfg.License
 	if lic == nil {
-		e.pools = []*pool{newPool(DefaultPool, nil, nil, false, e.Documents)}
+		e.pools = []*pool{newPool(DefaultPool, nil, nil, false, false, e.Documents)}
 		return e, nil
 	}
-	for _, pattern := range lic.Exclude {
-		e.exclude = append(e.exclude, strings.ToLower(pattern))
-	}
-	e.pools = append(e.pools, newPool(DefaultPool, lic.CAL, lic.SLK, true, e.Documents))
+	simulate := cfg.Mode == Simulate
+	e.pools = append(e.pools, newPool(DefaultPool, lic.CAL, lic.SLK, true, simulate, e.Documents))
 	for _, g := range lic.Groups {
-		e.pools = append(e.pools, newPool(g.Name, g.CAL, g.SLK, true, e.Documents))
+		e.pools = append(e.pools, newPool(g.Name, g.CAL, g.SLK, true, simulate, e.Documents))
 	}
 	for _, p := range e.pools {
 		p.assign(e.Users)
@@ -180,12 +172,8 @@ func (e *Engine) isExcluded(user uint32) bool {
 	}
 	if e.excluded[user] == 0 {
 		e.excluded[user] = 1
-		key := e.Users.Name(user)
-		for _, pattern := range e.exclude {
-			if globMatch(pattern, key) {
-				e.excluded[user] = 2
-				break
-			}
+		if _, excluded := e.cfg.License.ExcludedBy(e.Users.Name(user)); excluded {
+			e.excluded[user] = 2
 		}
 	}
 	return e.excluded[user] == 2

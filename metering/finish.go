@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"time"
+
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // State is what a replay rebuilt: the rows of every state table.
 type State struct {
-	Info        StateInfo
+	Info        dataset.StateInfo
 	Holders     []HolderRow
 	Capacity    []CapacityRow
 	Months      []MonthRow
@@ -23,7 +24,7 @@ type State struct {
 // state as of the configured time. The engine is spent afterwards.
 func (e *Engine) Finish() *State {
 	e.releaseUntil(1<<62 - 1)
-	st := &State{Info: StateInfo{Mode: e.cfg.Mode.String(), AsOf: e.cfg.AsOf.UTC().Format(time.RFC3339),
+	st := &State{Info: dataset.StateInfo{Mode: e.cfg.Mode, AsOf: dataset.AsOfTime(e.cfg.AsOf),
 		Sessions: e.counts.sessions, Excluded: e.counts.excluded, Later: e.counts.later}}
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ
@@ -64,6 +65,10 @@ func (e *Engine) Finish() *State {
 			st.Anomalies = append(st.Anomalies, *late)
 		}
 	}
+	if lic := e.cfg.License; lic != nil && e.cfg.Mode == Reconstruct && !lic.HasPoolSizes() {
+		st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: DefaultPool, Kind: AnomalyNoPoolSizes,
+			Detail: "the licence file gives no pool size: every size is unknown, no pool or budget is checked"})
+	}
 	for _, perText := range []map[[2]uint32]*AnomalyRow{e.unknownCALs, e.outsideEra} {
 		for _, a := range perText {
 			st.Anomalies = append(st.Anomalies, *a)
@@ -100,6 +105,7 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 				Observed: int64(len(current)), Limit: size, Detail: fmt.Sprintf("%d %s licences held, %d licensed", len(current), kind, size)})
 		}
 	}
+	retiredAt, retires := e.calRetirement(p)
 	for i := range r.holders {
 		h := &r.holders[i]
 		q, rule := p.quarantine(h.kind).of(e.ExeVersions.Name(h.exeVersion))
@@ -118,6 +124,9 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 		if h.revoked {
 			row.RevokedAt = &h.revokedAt
 		}
+		if retires && (h.kind == kindNamed || h.kind == kindDocument) {
+			row.Retired, row.RetiredAt = true, &retiredAt
+		}
 		for _, server := range h.servers.ids() {
 			row.Servers = append(row.Servers, e.Servers.Name(server))
 		}
@@ -129,6 +138,18 @@ func (e *Engine) finishHolders(st *State, p *pool) {
 				Detail: "user holds a named CAL and a document CAL: one is wasted"})
 		}
 	}
+}
+
+// calRetirement tells whether the pool's CAL licence is gone at the as-of
+// time, and since when: the licence was converted to a Signed License Key
+// (converted_at) at or before the as-of time, and the pool has SLK pools
+// for the conversion to lead to.
+func (e *Engine) calRetirement(p *pool) (int64, bool) {
+	lic := e.cfg.License
+	if lic == nil || lic.ConvertedAt.IsZero() || p.slk == nil || isCALEra(lic, p, e.asOf) {
+		return 0, false
+	}
+	return lic.ConvertedAt.UnixMilli(), true
 }
 
 // checkAllocations compares document CALs per document with the licence's
@@ -205,12 +226,12 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			MissingCount: c.missing, MissingMinMinutes: c.missingMin, MissingMaxMinutes: c.missingMax,
 			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
 	}
+	current := monthOf(e.asOf - 1) // the month of the last instant the state covers
 	for m, b := range p.capacity.months {
 		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m]}
-		if p.licensed {
-			budget, ceiling := int64(0), int64(0)
+		if budget, known := p.capacityBudget(); known {
+			ceiling := int64(0)
 			if p.slk != nil {
-				budget = p.slk.CapacityMinutes
 				ceiling, _ = p.slk.OverageCeiling()
 			}
 			over := max(0, b.minutes-budget)
@@ -231,7 +252,25 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 			at := b.exhaustedAt
 			row.ExhaustedAt = &at
 		}
+		if m == current {
+			e.forecast(p, &row, m, b)
+		}
 		st.Months = append(st.Months, row)
+	}
+}
+
+// forecast fills in the current month's forecast (forecast.go).
+func (e *Engine) forecast(p *pool, row *MonthRow, m month, b *monthBudget) {
+	since, minDays := int64(minTime), DefaultForecastMinDays
+	if lic := e.cfg.License; lic != nil {
+		minDays = lic.Alerts.ForecastMinDays
+		if !lic.ConvertedAt.IsZero() && p.cal != nil && p.slk != nil {
+			since = lic.ConvertedAt.UnixMilli()
+		}
+	}
+	f, ok := forecastCapacity(p.capacity.daily, b.minutes, m, e.asOf, since, p.capacity.months[m-1], minDays)
+	if ok {
+		row.ForecastMinutes, row.ForecastLowMinutes, row.ForecastHighMinutes = &f.minutes, &f.low, &f.high
 	}
 }
 

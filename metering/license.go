@@ -3,8 +3,10 @@ package metering
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strconv"
@@ -91,6 +93,8 @@ type CALPools struct {
 	// hand: simulate mode gives them theirs at their first session and keeps
 	// it for them until then, so dynamic assignment cannot take it.
 	NamedUsers []string `toml:"named_users,omitempty" json:"named_users,omitempty"`
+	// unset names the size keys the file leaves out (see License.unknown).
+	unset map[string]bool
 }
 
 // DocumentCAL is one document's allocation of document CALs.
@@ -102,29 +106,66 @@ type DocumentCAL struct {
 
 // SLKPools are the Signed License Key pools.
 type SLKPools struct {
-	Professional        int    `toml:"professional" json:"professional,omitempty"`
-	ProfessionalDynamic bool   `toml:"professional_dynamic" json:"professional_dynamic,omitempty"`
-	Analyzer            int    `toml:"analyzer" json:"analyzer,omitempty"`
-	AnalyzerDynamic     bool   `toml:"analyzer_dynamic" json:"analyzer_dynamic,omitempty"`
-	CapacityMinutes     int64  `toml:"capacity_minutes" json:"capacity_minutes,omitempty"`
-	Overage             string `toml:"overage" json:"overage,omitempty"`       // "none" (default), "unlimited" or a ceiling in minutes
-	Quarantine          string `toml:"quarantine" json:"quarantine,omitempty"` // default "7d"
+	Professional        int     `toml:"professional" json:"professional,omitempty"`
+	ProfessionalDynamic bool    `toml:"professional_dynamic" json:"professional_dynamic,omitempty"`
+	Analyzer            int     `toml:"analyzer" json:"analyzer,omitempty"`
+	AnalyzerDynamic     bool    `toml:"analyzer_dynamic" json:"analyzer_dynamic,omitempty"`
+	CapacityMinutes     int64   `toml:"capacity_minutes" json:"capacity_minutes,omitempty"`
+	Overage             Overage `toml:"overage" json:"overage,omitempty"`       // "none" (default), "unlimited" or a ceiling in minutes
+	Quarantine          string  `toml:"quarantine" json:"quarantine,omitempty"` // default "7d"
 	// ProfessionalUsers and AnalyzerUsers are assigned by hand, as
 	// CALPools.NamedUsers.
 	ProfessionalUsers []string `toml:"professional_users,omitempty" json:"professional_users,omitempty"`
 	AnalyzerUsers     []string `toml:"analyzer_users,omitempty" json:"analyzer_users,omitempty"`
+	// unset names the size keys the file leaves out (see License.unknown).
+	unset map[string]bool
 }
 
-// Policy is what simulate mode applies on top of the server's rules.
+// Overage is the slk.overage setting: "none", "unlimited" or a ceiling in
+// minutes, written as a string ("2000") or an integer (2000) alike.
+type Overage string
+
+// UnmarshalTOML accepts an integer ceiling as well as a string.
+func (o *Overage) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*o = Overage(v)
+	case int64:
+		*o = Overage(strconv.FormatInt(v, 10))
+	default:
+		return fmt.Errorf("want %q, %q or a number of minutes, got %v", OverageNone, OverageUnlimited, v)
+	}
+	return nil
+}
+
+// Policy is how licences are judged: the one idle threshold every report,
+// the qmc list and the alerts use, and what simulate mode applies on top of
+// the server's rules.
 type Policy struct {
-	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"` // 0: never revoke
+	// IdleDays: a licence unused this many whole days or more is idle
+	// (default 30). `[alerts] idle_days` is an alias of it; `--idle-days`
+	// overrides it for one command.
+	IdleDays int `toml:"idle_days,omitzero" json:"idle_days,omitempty"`
+	// RevokeIdleDays: simulate revokes named and document CALs idle this
+	// long (0: never). It is the same threshold as IdleDays: a file that
+	// gives both must give the same number.
+	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"`
 }
 
 // Alerts are the conditions that make `qvmeter run` exit with code 3.
 type Alerts struct {
 	CapacityForecastOverBudget bool `toml:"capacity_forecast_over_budget" json:"capacity_forecast_over_budget,omitempty"`
 	MaxIdleNamed               *int `toml:"max_idle_named" json:"max_idle_named,omitempty"`
-	IdleDays                   int  `toml:"idle_days" json:"idle_days,omitempty"` // default 30
+	// IdleDays is the former name of [policy] idle_days, kept as an alias:
+	// after loading it always equals Policy.IdleDays.
+	IdleDays int `toml:"idle_days" json:"idle_days,omitempty"`
+	// ForecastMinDays: no capacity forecast (and no forecast alert) before
+	// this many whole days of the month have passed (default 7).
+	ForecastMinDays int `toml:"forecast_min_days,omitzero" json:"forecast_min_days,omitempty"`
+	// SilentServerDays is a fixed limit of days without a session after
+	// which a server counts as silent; unset, each server's own limit is
+	// its longest gap over the previous eight weeks and at least two days.
+	SilentServerDays *int `toml:"silent_server_days" json:"silent_server_days,omitempty"`
 }
 
 // Defaults the spec gives for what a licence file leaves out.
@@ -136,6 +177,8 @@ const (
 	OverageUnlimited  = "unlimited"
 	defaultSLKQuarant = "7d"
 	defaultIdleDays   = 30
+	// DefaultForecastMinDays is [alerts] forecast_min_days unless set.
+	DefaultForecastMinDays = 7
 )
 
 // LicenseError is a licence file that cannot be used: which file, which line
@@ -196,21 +239,123 @@ func ParseLicense(name string, data []byte) (*License, error) {
 		}
 		return nil, &LicenseError{File: name, Message: err.Error()}
 	}
-	src := licenseSource{name: name, lines: strings.Split(string(data), "\n")}
+	src := licenseSource{name: name, lines: strings.Split(string(data), "\n"), defined: md.IsDefined}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, src.errorAt(undecoded[0], "unknown key")
 	}
 	if err := lic.validate(src); err != nil {
 		return nil, err
 	}
+	var raw map[string]any // to tell a size left out from a size of 0
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return nil, &LicenseError{File: name, Message: err.Error()}
+	}
+	markUnset(raw, lic.CAL, lic.SLK)
+	groups, _ := raw["group"].([]map[string]any)
+	for i := range lic.Groups {
+		if i < len(groups) {
+			markUnset(groups[i], lic.Groups[i].CAL, lic.Groups[i].SLK)
+		}
+	}
 	return &lic, nil
+}
+
+// Pool size keys: a licence file that leaves one out does not say the
+// size, so reports show it as unknown, never as zero.
+var (
+	calSizeKeys = []string{"named", "document_total", "session", "usage"}
+	slkSizeKeys = []string{"professional", "analyzer", "capacity_minutes"}
+)
+
+// markUnset records which size keys a licence's [cal] and [slk] sections
+// (raw: the decoded table that holds them) leave out.
+func markUnset(raw map[string]any, cal *CALPools, slk *SLKPools) {
+	unset := func(section string, keys []string) map[string]bool {
+		table, _ := raw[section].(map[string]any)
+		out := map[string]bool{}
+		for _, k := range keys {
+			if _, ok := table[k]; !ok {
+				out[k] = true
+			}
+		}
+		return out
+	}
+	if cal != nil {
+		cal.unset = unset("cal", calSizeKeys)
+	}
+	if slk != nil {
+		slk.unset = unset("slk", slkSizeKeys)
+	}
+}
+
+// Known reports whether the licence gives the size key (one of named,
+// document_total, session, usage): a section or key left out is unknown.
+// A CALPools built in code knows every size it has.
+func (c *CALPools) Known(key string) bool { return c != nil && !c.unset[key] }
+
+// Known reports whether the licence gives the size key (one of
+// professional, analyzer, capacity_minutes).
+func (p *SLKPools) Known(key string) bool { return p != nil && !p.unset[key] }
+
+// Clone returns a deep copy of the licence, unknown sizes kept unknown: a
+// what-if licence starts from one.
+func (lic *License) Clone() *License {
+	raw, err := json.Marshal(lic)
+	if err != nil {
+		panic(fmt.Sprintf("metering: a licence that does not marshal: %v", err))
+	}
+	var out License
+	if err := json.Unmarshal(raw, &out); err != nil {
+		panic(fmt.Sprintf("metering: a licence that does not unmarshal: %v", err))
+	}
+	keepUnset := func(from, to *CALPools, fromSLK, toSLK *SLKPools) {
+		if from != nil {
+			to.unset = maps.Clone(from.unset)
+		}
+		if fromSLK != nil {
+			toSLK.unset = maps.Clone(fromSLK.unset)
+		}
+	}
+	keepUnset(lic.CAL, out.CAL, lic.SLK, out.SLK)
+	for i, g := range lic.Groups {
+		keepUnset(g.CAL, out.Groups[i].CAL, g.SLK, out.Groups[i].SLK)
+	}
+	return &out
+}
+
+// HasPoolSizes reports whether the licence gives any pool size at all: a
+// file with none (only exclude patterns, say) says so once, in anomalies.
+func (lic *License) HasPoolSizes() bool {
+	any := func(cal *CALPools, slk *SLKPools) bool {
+		for _, k := range calSizeKeys {
+			if cal.Known(k) {
+				return true
+			}
+		}
+		for _, k := range slkSizeKeys {
+			if slk.Known(k) {
+				return true
+			}
+		}
+		return false
+	}
+	if any(lic.CAL, lic.SLK) {
+		return true
+	}
+	for _, g := range lic.Groups {
+		if any(g.CAL, g.SLK) {
+			return true
+		}
+	}
+	return false
 }
 
 // licenseSource finds the line of a key for validation errors: the decoder
 // keeps key positions to itself.
 type licenseSource struct {
-	name  string
-	lines []string
+	name    string
+	lines   []string
+	defined func(key ...string) bool // whether the file gives the key
 }
 
 // errorAt returns a LicenseError for key, a dotted path whose array-table
@@ -248,14 +393,23 @@ func (s licenseSource) lineOf(key []string) int {
 }
 
 func (lic *License) validate(src licenseSource) error {
-	if lic.Alerts.IdleDays == 0 {
-		lic.Alerts.IdleDays = defaultIdleDays
+	if err := lic.validateIdleDays(src); err != nil {
+		return err
 	}
-	if lic.Alerts.IdleDays < 0 {
-		return src.errorAt([]string{"alerts", "idle_days"}, "must be positive, got %d", lic.Alerts.IdleDays)
+	switch {
+	case lic.Alerts.ForecastMinDays == 0:
+		lic.Alerts.ForecastMinDays = DefaultForecastMinDays
+	case lic.Alerts.ForecastMinDays < 0 || lic.Alerts.ForecastMinDays > 28:
+		return src.errorAt([]string{"alerts", "forecast_min_days"}, "want 1 to 28 days, got %d", lic.Alerts.ForecastMinDays)
 	}
-	if lic.Policy.RevokeIdleDays < 0 {
-		return src.errorAt([]string{"policy", "revoke_idle_days"}, "must be 0 (never) or positive, got %d", lic.Policy.RevokeIdleDays)
+	if d := lic.Alerts.SilentServerDays; d != nil && *d <= 0 {
+		return src.errorAt([]string{"alerts", "silent_server_days"}, "must be positive, got %d", *d)
+	}
+	for i, pattern := range lic.Exclude {
+		if err := checkGlob(pattern); err != nil {
+			return &LicenseError{File: src.name, Line: src.lineOf([]string{"exclude"}), Key: "exclude." + strconv.Itoa(i),
+				Message: fmt.Sprintf("pattern %q: %v", pattern, err)}
+		}
 	}
 	if err := validatePools(src, nil, lic.CAL, lic.SLK); err != nil {
 		return err
@@ -298,6 +452,69 @@ func (lic *License) validate(src licenseSource) error {
 		}
 	}
 	return nil
+}
+
+// validateIdleDays settles the one idle threshold, [policy] idle_days, and
+// its two older spellings: [alerts] idle_days (an alias) and [policy]
+// revoke_idle_days (simulate's revocation, which uses the same threshold).
+// A file that gives two of them with different numbers is refused, naming
+// [policy] idle_days.
+func (lic *License) validateIdleDays(src licenseSource) error {
+	p, a := &lic.Policy, &lic.Alerts
+	for _, k := range []struct {
+		key   []string
+		value int
+	}{{[]string{"policy", "idle_days"}, p.IdleDays}, {[]string{"alerts", "idle_days"}, a.IdleDays}, {[]string{"policy", "revoke_idle_days"}, p.RevokeIdleDays}} {
+		if k.value < 0 {
+			return src.errorAt(k.key, "must not be negative, got %d", k.value)
+		}
+	}
+	for _, alias := range []struct {
+		key   []string
+		value int
+	}{{[]string{"alerts", "idle_days"}, a.IdleDays}, {[]string{"policy", "revoke_idle_days"}, p.RevokeIdleDays}} {
+		switch {
+		case alias.value == 0: // not given (0 never meant a threshold of 0 days)
+		case p.IdleDays == 0:
+			p.IdleDays = alias.value
+		case p.IdleDays != alias.value:
+			return src.errorAt(alias.key, "%d disagrees with the idle threshold of %d days: there is one threshold, policy.idle_days; "+
+				"give it once (%s is its older name)", alias.value, p.IdleDays, strings.Join(alias.key, "."))
+		}
+	}
+	if p.IdleDays == 0 {
+		p.IdleDays = defaultIdleDays
+	}
+	a.IdleDays = p.IdleDays
+	return nil
+}
+
+// checkGlob refuses an exclude pattern that cannot be what was meant: an
+// empty one, or one with a character class or escape, which the matcher
+// (only * and ?, backslashes literal) would take literally.
+func checkGlob(pattern string) error {
+	switch {
+	case strings.TrimSpace(pattern) == "":
+		return errors.New("empty pattern")
+	case strings.ContainsAny(pattern, "[]{}"):
+		return errors.New(`only * and ? are wildcards: [ ] { } would be taken literally; an account name does not contain them`)
+	}
+	return nil
+}
+
+// ExcludedBy returns the first exclude pattern that matches a user key, and
+// whether one does: the one rule for leaving accounts out of every figure.
+func (lic *License) ExcludedBy(userKey string) (string, bool) {
+	if lic == nil {
+		return "", false
+	}
+	key := strings.ToLower(userKey)
+	for _, pattern := range lic.Exclude {
+		if globMatch(strings.ToLower(pattern), key) {
+			return pattern, true
+		}
+	}
+	return "", false
 }
 
 // validatePools checks one licence's pools and fills in their defaults;
@@ -407,7 +624,7 @@ func (p *SLKPools) OverageCeiling() (int64, error) {
 	case OverageUnlimited:
 		return -1, nil
 	}
-	n, err := strconv.ParseInt(p.Overage, 10, 64)
+	n, err := strconv.ParseInt(string(p.Overage), 10, 64)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("want %q, %q or a number of minutes, got %q", OverageNone, OverageUnlimited, p.Overage)
 	}

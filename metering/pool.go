@@ -13,9 +13,12 @@ const DefaultPool = "default"
 // pool is the state of one licence shared by a group of servers.
 type pool struct {
 	name     string
-	licensed bool // a licence file describes this pool: sizes are known
-	cal      *CALPools
-	slk      *SLKPools
+	licensed bool // a licence file describes this pool
+	// absentIsZero: a size the licence leaves out is 0 (simulate, where the
+	// file describes the whole licence) rather than unknown (reconstruct).
+	absentIsZero bool
+	cal          *CALPools
+	slk          *SLKPools
 	// allocations maps a document id to its allocation of document CALs.
 	allocations   map[uint32]DocumentCAL
 	calQuarantine quarantinePolicy
@@ -49,30 +52,36 @@ type quarantinedCAL struct {
 	until    int64
 }
 
-func newPool(name string, cal *CALPools, slk *SLKPools, licensed bool, documents *Dict) *pool {
-	p := &pool{name: name, licensed: licensed, cal: cal, slk: slk, holders: newHolderRegistry(), sessionCALs: newSessionCALSweep(),
-		allocations: map[uint32]DocumentCAL{}, quarantined: map[quarantineKey]int64{}}
-	usageSize, linear := int64(-1), false
+func newPool(name string, cal *CALPools, slk *SLKPools, licensed, absentIsZero bool, documents *Dict) *pool {
+	p := &pool{name: name, licensed: licensed, absentIsZero: absentIsZero, cal: cal, slk: slk, holders: newHolderRegistry(),
+		sessionCALs: newSessionCALSweep(), allocations: map[uint32]DocumentCAL{}, quarantined: map[quarantineKey]int64{}}
 	p.calQuarantine = newQuarantinePolicy(QuarantineAuto)
+	linear := false
 	if cal != nil {
-		usageSize, linear = int64(cal.Usage), cal.UsageRecharge == RechargeLinear
+		linear = cal.UsageRecharge == RechargeLinear
 		p.calQuarantine = newQuarantinePolicy(cal.Quarantine)
 		for _, doc := range cal.Documents {
 			p.allocations[documents.ID(DocumentKey(doc.Path))] = doc
 		}
-	} else if licensed {
-		usageSize = 0
+	}
+	usageSize, known := p.calSize("usage")
+	if !known {
+		usageSize = -1
 	}
 	p.usage = newUsagePool(usageSize, linear)
 	capacityLimit := int64(-1)
 	p.slkQuarantine = newQuarantinePolicy(defaultSLKQuarant)
 	if slk != nil {
 		p.slkQuarantine = newQuarantinePolicy(slk.Quarantine)
-		if ceiling, _ := slk.OverageCeiling(); ceiling >= 0 {
-			capacityLimit = slk.CapacityMinutes + ceiling
+	}
+	if budget, known := p.capacityBudget(); known {
+		ceiling := int64(0)
+		if slk != nil {
+			ceiling, _ = slk.OverageCeiling()
 		}
-	} else if licensed {
-		capacityLimit = 0
+		if ceiling >= 0 {
+			capacityLimit = budget + ceiling
+		}
 	}
 	p.capacity = newCapacityLedger(capacityLimit)
 	return p
@@ -115,35 +124,68 @@ func (p *pool) takeAssigned(kind holderKind, user uint32) bool {
 	return true
 }
 
-// size returns how many licences of kind the pool has, and whether that is
-// known (a licence file was given; a section it leaves out has none).
-func (p *pool) size(kind holderKind) (int64, bool) {
-	if !p.licensed {
-		return 0, false
-	}
+// calSize is a [cal] size key's value and whether it is known: a licence
+// file was given and says it (or, in simulate mode, leaving it out means
+// none). An unknown size is null in every report and raises no flag.
+func (p *pool) calSize(key string) (int64, bool) {
+	var n int
 	switch {
-	case kind == kindNamed && p.cal != nil:
-		return int64(p.cal.Named), true
-	case kind == kindDocument && p.cal != nil:
-		return int64(p.cal.DocumentTotal), true
-	case kind == kindProfessional && p.slk != nil:
-		return int64(p.slk.Professional), true
-	case kind == kindAnalyzer && p.slk != nil:
-		return int64(p.slk.Analyzer), true
+	case !p.licensed:
+		return 0, false
+	case !p.cal.Known(key):
+		return 0, p.absentIsZero
+	case key == "named":
+		n = p.cal.Named
+	case key == "document_total":
+		n = p.cal.DocumentTotal
+	case key == "session":
+		n = p.cal.Session
+	case key == "usage":
+		n = p.cal.Usage
 	}
-	return 0, true
+	return int64(n), true
 }
 
-// sessionCALs returns the number of session CALs, and whether it is known.
-func (p *pool) sessionCALCount() (int64, bool) {
-	if !p.licensed {
+// slkSize is calSize for the [slk] pools (professional, analyzer).
+func (p *pool) slkSize(key string) (int64, bool) {
+	switch {
+	case !p.licensed:
 		return 0, false
+	case !p.slk.Known(key):
+		return 0, p.absentIsZero
+	case key == "professional":
+		return int64(p.slk.Professional), true
 	}
-	if p.cal == nil {
-		return 0, true
-	}
-	return int64(p.cal.Session), true
+	return int64(p.slk.Analyzer), true
 }
+
+// capacityBudget is the monthly Analyzer Capacity budget, and whether known.
+func (p *pool) capacityBudget() (int64, bool) {
+	switch {
+	case !p.licensed:
+		return 0, false
+	case !p.slk.Known("capacity_minutes"):
+		return 0, p.absentIsZero
+	}
+	return p.slk.CapacityMinutes, true
+}
+
+// size returns how many licences of kind the pool has, and whether that is
+// known.
+func (p *pool) size(kind holderKind) (int64, bool) {
+	switch kind {
+	case kindNamed:
+		return p.calSize("named")
+	case kindDocument:
+		return p.calSize("document_total")
+	case kindProfessional:
+		return p.slkSize("professional")
+	}
+	return p.slkSize("analyzer")
+}
+
+// sessionCALCount returns the number of session CALs, and whether it is known.
+func (p *pool) sessionCALCount() (int64, bool) { return p.calSize("session") }
 
 // quarantine is the policy that applies to a kind of assignment.
 func (p *pool) quarantine(kind holderKind) quarantinePolicy {

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"fmt"
+
 	"github.com/qvmeter/qvmeter/parse"
 )
 

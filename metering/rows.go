@@ -3,12 +3,12 @@ package metering
 import (
 	"cmp"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
 // appendRow interns one dataset row and appends it to out.
-func (e *Engine) appendRow(r *ingest.SessionRow, out []Session) []Session {
+func (e *Engine) appendRow(r *dataset.SessionRow, out []Session) []Session {
 	s := Session{Start: r.SessionStart, End: r.SessionEnd, DurationMS: r.DurationMS,
 		User: e.Users.ID(r.UserKey), Document: e.Documents.ID(r.DocumentKey), Server: e.Servers.ID(r.Server),
 		Client:     e.Clients.ID(ClientKey(deref(r.ClientMachineID), deref(r.ClientType))),
@@ -24,7 +24,7 @@ func (e *Engine) appendRow(r *ingest.SessionRow, out []Session) []Session {
 
 // ReplayRows replays dataset rows held in memory, in any order: the simple
 // path for small inputs and tests.
-func ReplayRows(cfg Config, rows []ingest.SessionRow) (*State, error) {
+func ReplayRows(cfg Config, rows []dataset.SessionRow) (*State, error) {
 	e, err := NewEngine(cfg)
 	if err != nil {
 		return nil, err

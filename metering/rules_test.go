@@ -61,7 +61,7 @@ func TestLicenseDefaultsFromTheSpec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, QuarantineAuto, lic.CAL.Quarantine)
 	require.Equal(t, RechargePerCAL, lic.CAL.UsageRecharge)
-	require.Equal(t, OverageNone, lic.SLK.Overage)
+	require.Equal(t, Overage(OverageNone), lic.SLK.Overage)
 	require.Equal(t, "7d", lic.SLK.Quarantine)
 	require.Equal(t, 30, lic.Alerts.IdleDays)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -35,7 +35,7 @@ func TestScenarios(t *testing.T) {
 
 type scenario struct {
 	license *License
-	rows    []ingest.SessionRow
+	rows    []dataset.SessionRow
 }
 
 func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
@@ -88,10 +88,10 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 // 10m) or dur (a Go duration), cal (the raw CAL Type text, "Named User"),
 // count (CAL Usage Count), server (A), exe (12.50.20200.0), client (the
 // user), type (Ajax).
-func parseSession(line string, n int) (ingest.SessionRow, error) {
+func parseSession(line string, n int) (dataset.SessionRow, error) {
 	fields, err := splitKeyValues(line)
 	if err != nil {
-		return ingest.SessionRow{}, err
+		return dataset.SessionRow{}, err
 	}
 	get := func(key, def string) string {
 		if v, ok := fields[key]; ok {
@@ -100,36 +100,36 @@ func parseSession(line string, n int) (ingest.SessionRow, error) {
 		return def
 	}
 	if fields["user"] == "" || fields["start"] == "" {
-		return ingest.SessionRow{}, fmt.Errorf("user and start are required")
+		return dataset.SessionRow{}, fmt.Errorf("user and start are required")
 	}
 	start, err := parseTime(fields["start"])
 	if err != nil {
-		return ingest.SessionRow{}, err
+		return dataset.SessionRow{}, err
 	}
 	end := start.Add(10 * time.Minute)
 	if v, ok := fields["end"]; ok {
 		if end, err = parseTime(v); err != nil {
-			return ingest.SessionRow{}, err
+			return dataset.SessionRow{}, err
 		}
 	}
 	if v, ok := fields["dur"]; ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return ingest.SessionRow{}, err
+			return dataset.SessionRow{}, err
 		}
 		end = start.Add(d)
 	}
 	user, doc := fields["user"], get("doc", "Sales.qvw")
 	calText, exe := get("cal", "Named User"), get("exe", "12.50.20200.0")
 	client, clientType := get("client", "pc-"+user), get("type", "Ajax")
-	row := ingest.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
+	row := dataset.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
 		AuthenticatedUser: &user, UserKey: strings.ToLower(user), Document: &doc, DocumentKey: DocumentKey(doc),
 		Server: get("server", "A"), ExeVersion: &exe, CALType: &calText, CALClass: parse.ClassifyCAL([]byte(calText)).String(),
 		ClientMachineID: &client, ClientType: &clientType, SourceFile: "Sessions_" + get("server", "A") + ".log", SourceLine: int64(n + 1)}
 	if v, ok := fields["count"]; ok {
 		c, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return ingest.SessionRow{}, err
+			return dataset.SessionRow{}, err
 		}
 		row.CALUsageCount = &c
 	}
@@ -187,7 +187,7 @@ func formatState(st *State, tables string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "sessions=%d excluded=%d later=%d", st.Info.Sessions, st.Info.Excluded, st.Info.Later)
-	if st.Info.Mode == Simulate.String() {
+	if st.Info.Mode == Simulate {
 		fmt.Fprintf(&b, " same_as_logged=%d other_than_logged=%d", st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged)
 	}
 	b.WriteString("\n")

@@ -2,7 +2,7 @@ package metering
 
 // The state tables: what a replay rebuilds, written as DIR/state/<table>.parquet
 // (one file per table, replaced atomically as a whole directory) plus
-// DIR/state/state.json (StateInfo). Reports read them with DuckDB, so the
+// DIR/state/state.json (dataset.StateInfo). Reports read them with DuckDB, so the
 // column names below are a contract: add columns, do not rename them.
 //
 // Conventions shared by every table:
@@ -27,7 +27,6 @@ const (
 	UsageTable       = "usage_cals.parquet"
 	AnomaliesTable   = "anomalies.parquet"
 	DenialsTable     = "denials.parquet"
-	StateInfoFile    = "state.json"
 )
 
 // HolderRow is one assignment of a named, document, professional or analyzer
@@ -67,6 +66,12 @@ type HolderRow struct {
 	// the licence away; RevokedAt is then the time of the revocation.
 	Revoked   bool   `parquet:"revoked"`
 	RevokedAt *int64 `parquet:"revoked_at,optional,timestamp(millisecond:utc),zstd"`
+	// Retired is set on a named or document CAL when the as-of time is at or
+	// after the licence's converted_at: the CAL licence no longer exists, so
+	// the holder is not held, not idle and on no revoke list; RetiredAt is
+	// converted_at. The spec: "shown apart as retired at the conversion".
+	Retired   bool   `parquet:"retired"`
+	RetiredAt *int64 `parquet:"retired_at,optional,timestamp(millisecond:utc),zstd"`
 }
 
 // CapacityRow is the Analyzer Capacity ledger: one UTC month × user ×
@@ -110,6 +115,12 @@ type MonthRow struct {
 	// ExhaustedAt is when the month's consumption reached budget (+ overage
 	// ceiling): later capacity sessions of the month are locked out.
 	ExhaustedAt *int64 `parquet:"exhausted_at,optional,timestamp(millisecond:utc),zstd"`
+	// ForecastMinutes is the current month's projected total at month end
+	// with its range (forecast.go); null for other months, and before
+	// [alerts] forecast_min_days of the month have passed.
+	ForecastMinutes     *int64 `parquet:"forecast_minutes,optional,zstd"`
+	ForecastLowMinutes  *int64 `parquet:"forecast_low_minutes,optional,zstd"`
+	ForecastHighMinutes *int64 `parquet:"forecast_high_minutes,optional,zstd"`
 }
 
 // ConcurrencyRow is one pool's Session CAL peak for one UTC day: the largest
@@ -179,6 +190,8 @@ const (
 	AnomalyUnlistedServer     = "unlisted_server"      // a server in the logs that the licence file does not list
 	AnomalyLateSession        = "late_session"         // a session longer than the reorder horizon (concurrency may be low)
 	AnomalyEraMismatch        = "cal_type_outside_era" // a CAL-era type after converted_at, or an SLK type before it
+	AnomalyNoPoolSizes        = "no_pool_sizes"        // the licence file gives no pool size at all (said once)
+	AnomalyUsageCountMismatch = "usage_count_mismatch" // a usage CAL line whose logged count differs from its duration's
 )
 
 // DenialRow is a session that simulate mode could not give a licence to.
@@ -198,21 +211,4 @@ type DenialRow struct {
 	LoggedCALType string `parquet:"logged_cal_type,dict,zstd"`
 	SourceFile    string `parquet:"source_file,dict,zstd"`
 	SourceLine    int64  `parquet:"source_line,zstd"`
-}
-
-// StateInfo is DIR/state/state.json: what the tables were computed from.
-type StateInfo struct {
-	Mode           string `json:"mode"`  // "reconstruct" or "simulate"
-	AsOf           string `json:"as_of"` // RFC 3339, UTC
-	LicenseFile    string `json:"license_file,omitempty"`
-	LicenseSHA256  string `json:"license_sha256,omitempty"`
-	DatasetVersion string `json:"dataset_version"` // sha256 of the sorted dataset file list with sizes
-	Sessions       int64  `json:"sessions"`        // sessions replayed (ended at or before as_of, not excluded)
-	Excluded       int64  `json:"excluded"`        // sessions skipped by exclude patterns
-	Later          int64  `json:"later"`           // sessions that ended after as_of
-	ComputedBy     string `json:"computed_by"`     // qvmeter version
-	// Simulate mode: sessions given the CAL type their line records, and
-	// sessions given another one (or denied).
-	SimulatedSameAsLogged    int64 `json:"simulated_same_as_logged,omitempty"`
-	SimulatedOtherThanLogged int64 `json:"simulated_other_than_logged,omitempty"`
 }

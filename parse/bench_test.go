@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -15,8 +16,19 @@ import (
 )
 
 // benchLogBytes is the size of the benchmark log: the issue's "at least
-// 256 MiB with the 29-column layout".
-const benchLogBytes = 256 << 20
+// 256 MiB with the 29-column layout". QVMETER_BENCH_MIB sets another size,
+// for a quick comparison before and after a change on a busy machine.
+func benchLogBytes(b *testing.B) int64 {
+	mib := os.Getenv("QVMETER_BENCH_MIB")
+	if mib == "" {
+		return 256 << 20
+	}
+	n, err := strconv.ParseInt(mib, 10, 64)
+	if err != nil || n <= 0 {
+		b.Fatalf("QVMETER_BENCH_MIB=%q: want a positive number of MiB", mib)
+	}
+	return n << 20
+}
 
 // benchLog returns the generated benchmark log, kept in
 // $QVMETER_BENCH_DIR (or the temp folder) across runs.
@@ -29,14 +41,15 @@ func benchLog(b *testing.B) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	path, err := fixtures.JoinedLog(context.Background(), dir, benchLogBytes, 0)
+	path, err := fixtures.JoinedLog(context.Background(), dir, benchLogBytes(b), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return path
 }
 
-// BenchmarkDecode measures decode-to-Arrow of a 256 MiB 29-column log: on
+// BenchmarkDecode measures decode-to-Arrow of a 256 MiB 29-column log (see
+// benchLogBytes): on
 // one core (GOMAXPROCS=1, so the garbage collector shares it too), split
 // across two cores, and, for the ceiling, only reading the file.
 func BenchmarkDecode(b *testing.B) {

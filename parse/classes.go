@@ -107,15 +107,16 @@ var exitClassNames = [...]string{
 func (e ExitClass) String() string { return exitClassNames[e] }
 
 // ClassifyExit folds a raw Exit Reason: "Socket closed by client" and
-// "Session expired after idle time" are seen in real logs; the LRU and
-// shutdown wordings are only known to start with those words.
+// "Session expired after idle time" are seen in real logs, "Socket closed"
+// is the help's wording of a client-induced end; the LRU and shutdown
+// wordings are only known to start with those words.
 func ClassifyExit(raw []byte) ExitClass {
 	switch {
 	case hasPrefixFold(raw, "lru"):
 		return ExitLRU
 	case hasPrefixFold(raw, "shutdown"), containsFold(raw, "shut down"):
 		return ExitShutdown
-	case containsFold(raw, "closed by client"):
+	case containsFold(raw, "closed by client"), hasPrefixFold(raw, "socket closed"):
 		return ExitClientClose
 	case containsFold(raw, "idle"):
 		return ExitIdleTimeout

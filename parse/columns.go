@@ -80,6 +80,8 @@ func (v *validity) grow(pool *bufferPool, capacity int) {
 
 func (v *validity) set(row int) { v.bits[row>>3] |= 1 << (row & 7) }
 
+func (v *validity) valid(row int) bool { return v.bits[row>>3]&(1<<(row&7)) != 0 }
+
 // buffer hands the bitmap to Arrow, or back to the pool when no value is
 // null (Arrow then needs no bitmap).
 func (v *validity) buffer(pool *bufferPool) *memory.Buffer {
@@ -145,9 +147,9 @@ type stringValues struct {
 	data    []byte
 }
 
-func (s *stringValues) reset(capacity, bytesPerValue int) {
+func (s *stringValues) reset(capacity, dataBytes int) {
 	s.offsets = make([]int32, 1, capacity+1)
-	s.data = make([]byte, 0, capacity*bytesPerValue)
+	s.data = make([]byte, 0, dataBytes)
 }
 
 func (s *stringValues) add(b []byte) {
@@ -173,7 +175,7 @@ type stringColumn struct {
 }
 
 func (c *stringColumn) reset(pool *bufferPool, capacity int) {
-	c.stringValues.reset(capacity, 36)
+	c.stringValues.reset(capacity, capacity*36)
 	c.validity.reset(pool, capacity)
 }
 
@@ -213,7 +215,10 @@ const tagMask uint64 = 0xFFFFFFFF_00000000
 var dictSeed = maphash.MakeSeed()
 
 func (c *dictColumn) reset(pool *bufferPool, capacity int) {
-	c.dict.reset(64, 16)
+	// The previous batch's dictionary was handed to Arrow: take new memory,
+	// as much as it ended with, so that a column with thousands of users or
+	// clients does not grow its dictionary step by step in every batch.
+	c.dict.reset(max(64, c.dict.len()), max(1024, len(c.dict.data)))
 	c.hashes = c.hashes[:0]
 	if c.table == nil {
 		c.table = make([]uint64, 256)
@@ -277,6 +282,13 @@ func (c *dictColumn) put(row int, b []byte) int32 {
 	c.indices[row] = idx
 	c.set(row)
 	return idx
+}
+
+// putNull stores a null; its index is 0, a valid one even when the
+// dictionary is empty, for readers that look at it.
+func (c *dictColumn) putNull(row int) {
+	c.indices[row] = 0
+	c.nulls++
 }
 
 func (c *dictColumn) putIndex(row int, idx int32) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -31,43 +32,28 @@ type Config struct {
 	// BatchSize is the number of rows per record (DefaultBatchSize if 0).
 	BatchSize int
 
-	// Location is the zone of times written without an offset (the legacy
-	// "2006-01-02 15:04:05" form). Nil means UTC.
+	// Location is the server's zone, for times written without an offset
+	// (QlikView 11.x: "2006-01-02 15:04:05" in the server's local time);
+	// see TimeZones. Nil means UTC. Daylight saving applies: a time in the
+	// autumn repeated hour is the earlier instant, a time in the spring gap
+	// moves forward by the gap (both counted).
 	Location *time.Location
+
+	// NotAfter is when the file was last written (its modification time):
+	// a session time later than NotAfter + FileTimeSlack is flagged
+	// implausible. Zero: no such check.
+	NotAfter time.Time
 
 	// Header is the header line in effect where the reader starts, for a
 	// reader that starts mid-file (a resumed file, or one chunk of a file
-	// split across cores). Nil at the start of a file.
+	// split across cores): what Decoder.Header returned there. Nil or empty
+	// means no header is in effect, as at the start of a file, or in a file
+	// without a header line, whose lines are read with the default 28- or
+	// 29-column layout that fits their field count.
 	Header []byte
 
 	// FirstLine is the line number of the reader's first line (1 if 0).
 	FirstLine int64
-}
-
-// Stats counts what the decoder saw. Every complete line is exactly one of
-// a row, a reject, a header or a blank line:
-//
-//	Lines == Rows + Rejects + Headers + BlankLines
-//
-// and the bytes of an incomplete last line are PartialBytes.
-type Stats struct {
-	Lines        int64 // complete lines read
-	Rows         int64 // sessions decoded
-	Rejects      int64 // lines rejected
-	Headers      int64 // header lines, the first one included
-	BlankLines   int64 // empty lines, skipped
-	PartialBytes int64 // bytes after the last line break: held back, not decoded
-
-	HeaderlessLines   int64 // rows read with the default layout: the file had no header
-	UnknownColumns    int64 // header fields that are not known columns
-	InvalidUTF8       int64 // lines with invalid UTF-8, kept with U+FFFD
-	LegacyTimes       int64 // times in the "2006-01-02 15:04:05" form
-	InvalidTimes      int64 // unreadable optional times, stored as null
-	InvalidNumbers    int64 // unreadable counters or CPU, stored as null
-	DayClockDurations int64 // durations written d.hh:mm:ss
-	DayFractions      int64 // durations written as a fraction of a day (QlikView 12 bug)
-	DurationFallbacks int64 // unreadable durations, taken as Timestamp − Session Start
-	UnknownCALTypes   int64 // CAL Type values that match no known class
 }
 
 // Decoder reads a session log and yields its rows as Arrow records of
@@ -90,8 +76,13 @@ type Decoder struct {
 	buf      []byte
 	pos, end int
 	eof      bool
-	skipping bool // inside a line longer than MaxLineBytes
+	skipping bool   // inside a line longer than MaxLineBytes
+	skipped  int64  // bytes of that line dropped so far
+	longLine []byte // its start, for the reject
 	err      error
+
+	zone  zone // Config.Location, with its last zone period
+	plaus plausibility
 
 	line     int64 // number of the last line read
 	consumed int64 // bytes through the last complete line
@@ -107,13 +98,20 @@ type Decoder struct {
 	rows     int
 
 	pool    bufferPool
-	ints    [NumColumns]*int64Column
+	ints    [NumColumns]*int64Column // by column: the one of its type is set
 	floats  [NumColumns]*float64Column
 	strings [NumColumns]*stringColumn
 	dicts   [NumColumns]*dictColumn
+	columns [NumColumns]struct { // what they point to, in one allocation
+		int64Column
+		float64Column
+		stringColumn
+		dictColumn
+	}
 
 	// Per-batch memos from a source dictionary index to a derived value.
 	userKeyOf   [2][]int32 // by authenticated user, identifying user
+	userNameOf  [2][]int32 // likewise, for the user column
 	docKeyOf    []int32
 	calClassOf  []int8
 	exitClassOf []int8
@@ -121,27 +119,28 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader, cfg Config) *Decoder {
-	d := &Decoder{r: r, cfg: cfg, batch: cfg.BatchSize, buf: make([]byte, readBufferBytes)}
+	d := &Decoder{r: r, cfg: cfg, batch: cfg.BatchSize, buf: make([]byte, readBufferBytes),
+		zone: newZone(cfg.Location), plaus: newPlausibility(cfg.NotAfter)}
 	if d.batch <= 0 {
 		d.batch = DefaultBatchSize
 	}
 	if cfg.FirstLine > 0 {
 		d.line = cfg.FirstLine - 1
 	}
-	if cfg.Header != nil {
-		header := trimHeader(cfg.Header)
+	if header := trimHeader(cfg.Header); len(header) > 0 {
 		d.layout = newLayout(header, bytes.Split(header, []byte("\t")))
 	}
 	for i, f := range Schema.Fields() {
+		c := &d.columns[i]
 		switch f.Type.ID() {
 		case arrow.DICTIONARY:
-			d.dicts[i] = &dictColumn{}
+			d.dicts[i] = &c.dictColumn
 		case arrow.STRING:
-			d.strings[i] = &stringColumn{}
+			d.strings[i] = &c.stringColumn
 		case arrow.FLOAT64:
-			d.floats[i] = &float64Column{}
+			d.floats[i] = &c.float64Column
 		default:
-			d.ints[i] = &int64Column{}
+			d.ints[i] = &c.int64Column
 		}
 	}
 	return d
@@ -194,17 +193,22 @@ func (d *Decoder) Offset() int64 { return d.consumed }
 // Line returns the number of the last complete line read.
 func (d *Decoder) Line() int64 { return d.line }
 
-// Header returns the header line in effect after the lines read so far
-// (nil if none was seen): the Config.Header to resume with.
+// Header returns the header line in effect after the lines read so far:
+// the Config.Header to resume with. It is nil before any line was read, and
+// empty (not nil) when lines were read with no header in effect.
 func (d *Decoder) Header() []byte {
-	if d.layout == nil || d.layout.header == "" {
+	if d.layout == nil {
 		return nil
 	}
-	return []byte(d.layout.header)
+	return append([]byte{}, d.layout.header...)
 }
 
-// Stats returns the counts so far.
-func (d *Decoder) Stats() Stats { return d.stats }
+// Stats returns the counts so far. Its UnknownColumnNames is the caller's.
+func (d *Decoder) Stats() Stats {
+	s := d.stats
+	s.UnknownColumnNames = slices.Clone(s.UnknownColumnNames)
+	return s
+}
 
 // readLine returns the next complete line, without its '\n'. The slice is
 // valid until the next call.
@@ -213,18 +217,18 @@ func (d *Decoder) readLine() ([]byte, bool) {
 		if i := bytes.IndexByte(d.buf[d.pos:d.end], '\n'); i >= 0 {
 			line := d.buf[d.pos : d.pos+i]
 			d.pos += i + 1
-			d.consumed += int64(i + 1)
+			d.consumed += d.skipped + int64(i+1)
 			d.line++
 			if d.skipping {
-				d.skipping = false
+				d.skipping, d.skipped = false, 0
+				d.stats.Lines++
+				d.reject(d.line, "", ErrLineTooLong, d.longLine)
 				continue
 			}
 			return line, true
 		}
 		if d.eof {
-			if !d.skipping {
-				d.stats.PartialBytes = int64(d.end - d.pos)
-			}
+			d.stats.PartialBytes = d.skipped + int64(d.end-d.pos)
 			return nil, false
 		}
 		d.fill()
@@ -257,24 +261,25 @@ func (d *Decoder) fill() {
 	}
 }
 
-// rejectLongLine rejects the line that fills the whole buffer and skips the
-// rest of it.
+// rejectLongLine drops the line that fills the whole buffer, keeping its
+// start for the reject, and skips the rest of it. The line is rejected when
+// its end is read: until then it is an incomplete last line, and Offset
+// stays before it, so that a resumed decoder reads (and rejects) it once.
 func (d *Decoder) rejectLongLine() {
 	if !d.skipping {
-		d.stats.Lines++
-		d.reject(d.line+1, "", ErrLineTooLong, d.buf[:min(d.end, 1024)])
+		d.longLine = append(d.longLine[:0], d.buf[:min(d.end, 1024)]...)
 		d.skipping = true
 	}
-	d.consumed += int64(d.end)
+	d.skipped += int64(d.end)
 	d.end = 0
 }
 
 // decodeLine turns one line into a row, a reject or a new layout.
 func (d *Decoder) decodeLine(line []byte) {
 	d.stats.Lines++
-	line = bytes.TrimPrefix(line, bom)
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	line, nul := trimLine(line)
+	if nul {
+		d.stats.NULRuns++
 	}
 	if len(line) == 0 {
 		d.stats.BlankLines++
@@ -303,46 +308,90 @@ func (d *Decoder) decodeLine(line []byte) {
 			d.setLayout(line, fields)
 			return
 		}
-		if l == nil {
-			if l = fallbackLayout(len(fields)); l != nil {
-				d.layout = l
-			}
-		}
-		if l == nil || len(fields) != len(l.fields) {
-			want := len(logColumns) - 1
+		var extra, ok bool
+		fields, l, extra, ok = fit(l, fields)
+		if !ok {
+			want := len(defaultLayout28.fields)
 			if l != nil {
 				want = len(l.fields)
 			}
 			d.reject(d.line, "", fmt.Errorf("%w: %d, the header has %d", ErrFieldCount, len(fields), want), line)
 			return
 		}
-	}
-	endField := fields[l.pos[logSessionEnd]]
-	end, endForm, ok := parseTime(endField, d.cfg.Location)
-	if !ok {
-		if isHeader(fields) {
-			d.setLayout(line, fields)
-			return
+		if extra {
+			d.stats.ExtraEmptyFields++
 		}
-		d.reject(d.line, logColumns[logSessionEnd].header, fmt.Errorf("%w: %q", ErrTimestamp, endField), line)
+		if d.layout == nil || d.layout.header == "" {
+			d.layout = l
+		}
+	}
+
+	// Timestamp, Session Start and Session Duration: any one of them
+	// follows from the other two.
+	endField := l.field(fields, logSessionEnd)
+	end, endHow, endOK := parseTime(endField, &d.zone)
+	if !endOK && isHeader(fields) {
+		d.setLayout(line, fields)
 		return
 	}
-	startField := fields[l.pos[logSessionStart]]
-	start, startForm, ok := parseTime(startField, d.cfg.Location)
-	if !ok {
+	startField := l.field(fields, logSessionStart)
+	start, startHow, startOK := parseTime(startField, &d.zone)
+	durationField := l.field(fields, logDuration)
+	duration, durationHow, durationOK := parseDuration(durationField)
+	switch {
+	case endOK && startOK:
+		if !durationOK {
+			duration = max(end-start, 0)
+			if len(durationField) == 0 {
+				d.stats.DurationFallbacks++
+			} else {
+				d.stats.DerivedDurations++
+			}
+		}
+	case startOK && durationOK:
+		end = start + duration
+		d.stats.DerivedTimestamps++
+	case endOK && durationOK:
+		start = end - duration
+		d.stats.DerivedSessionStarts++
+	case !endOK:
+		d.reject(d.line, logColumns[logSessionEnd].header, fmt.Errorf("%w: %q", ErrTimestamp, endField), line)
+		return
+	default:
 		d.reject(d.line, logColumns[logSessionStart].header, fmt.Errorf("%w: %q", ErrSessionStart, startField), line)
 		return
 	}
-	if endForm == timeLegacy {
-		d.stats.LegacyTimes++
+	if endOK {
+		d.countTime(endHow)
 	}
-	if startForm == timeLegacy {
-		d.stats.LegacyTimes++
+	if startOK {
+		d.countTime(startHow)
+	}
+	if durationOK {
+		switch durationHow {
+		case durationDayClock:
+			d.stats.DayClockDurations++
+		case durationDayFraction:
+			d.stats.DayFractions++
+		}
 	}
 	if l.header == "" {
 		d.stats.HeaderlessLines++
 	}
-	d.appendRow(l, fields, end, start)
+	d.appendRow(l, fields, end, start, duration)
+}
+
+// countTime counts an accepted time by how it was written.
+func (d *Decoder) countTime(how timeRead) {
+	switch how {
+	case timeWithOffset:
+		return
+	case timeAmbiguous:
+		d.stats.AmbiguousTimes++
+	case timeInGap:
+		d.stats.GapTimes++
+	}
+	d.stats.OffsetlessTimes++
 }
 
 // setLayout makes a header line the column map for the lines after it.
@@ -350,6 +399,9 @@ func (d *Decoder) setLayout(line []byte, fields [][]byte) {
 	d.stats.Headers++
 	d.layout = newLayout(line, fields)
 	d.stats.UnknownColumns += int64(len(d.layout.unknown))
+	for _, name := range d.layout.unknown {
+		d.stats.addUnknownColumn(name)
+	}
 }
 
 func (d *Decoder) reject(lineNo int64, column string, err error, raw []byte) {
@@ -361,12 +413,11 @@ func (d *Decoder) reject(lineNo int64, column string, err error, raw []byte) {
 }
 
 // appendRow converts the fields of an accepted line into the next row.
-func (d *Decoder) appendRow(l *layout, fields [][]byte, end, start int64) {
+func (d *Decoder) appendRow(l *layout, fields [][]byte, end, start, duration int64) {
 	if d.rows == d.capacity {
 		d.grow()
 	}
 	row := d.rows
-	var duration []byte
 	for i, f := range l.fields {
 		b := fields[i]
 		switch f.kind {
@@ -374,24 +425,18 @@ func (d *Decoder) appendRow(l *layout, fields [][]byte, end, start int64) {
 			d.dicts[f.col].put(row, b)
 		case kindString:
 			d.strings[f.col].put(row, b)
-		case kindSessionEnd:
-			d.ints[f.col].put(row, end)
-		case kindSessionStart:
-			d.ints[f.col].put(row, start)
 		case kindTime:
 			d.putTime(d.ints[f.col], row, b)
 		case kindInt:
 			d.putInt(d.ints[f.col], row, b)
 		case kindFloat:
 			d.putFloat(d.floats[f.col], row, b)
-		case kindDuration:
-			duration = b
 		}
 	}
 	for _, col := range l.missing {
 		switch {
 		case d.dicts[col] != nil:
-			d.dicts[col].nulls++
+			d.dicts[col].putNull(row)
 		case d.strings[col] != nil:
 			d.strings[col].putNull()
 		case d.floats[col] != nil:
@@ -400,15 +445,26 @@ func (d *Decoder) appendRow(l *layout, fields [][]byte, end, start int64) {
 			d.ints[col].nulls++
 		}
 	}
+	// Session Start and Timestamp may be derived, so they are stored even
+	// where the layout lacks their column.
+	d.ints[ColSessionEnd].put(row, end)
+	d.ints[ColSessionStart].put(row, start)
 
 	d.dicts[ColServer].putIndex(row, 0)
 	d.dicts[ColSourceFile].putIndex(row, 0)
 	d.ints[ColSourceLine].put(row, d.line)
-	d.dicts[ColUserKey].putIndex(row, d.userKey(l, fields, row))
+	d.putUser(l, fields, row)
 	d.dicts[ColDocumentKey].putIndex(row, d.documentKey(l, row))
 	d.dicts[ColCALClass].putIndex(row, int32(d.calClass(l, row)))
 	d.dicts[ColExitClass].putIndex(row, int32(d.exitClass(l, row)))
-	d.ints[ColDurationMS].put(row, d.durationMS(duration, end, start))
+	d.ints[ColDurationMS].put(row, duration)
+	count := d.ints[ColCALUsageCount]
+	if reason := d.plaus.reason(start, end, duration, count.vals[row], count.valid(row)); reason != "" {
+		d.stats.ImplausibleValues++
+		d.dicts[ColImplausible].put(row, []byte(reason))
+	} else {
+		d.dicts[ColImplausible].putNull(row)
+	}
 	d.rows++
 	d.stats.Rows++
 }
@@ -418,28 +474,31 @@ func (d *Decoder) putTime(c *int64Column, row int, b []byte) {
 		c.nulls++
 		return
 	}
-	ms, form, ok := parseTime(b, d.cfg.Location)
+	ms, how, ok := parseTime(b, &d.zone)
 	if !ok {
 		d.stats.InvalidTimes++
 		c.nulls++
 		return
 	}
-	if form == timeLegacy {
-		d.stats.LegacyTimes++
-	}
+	d.countTime(how)
 	c.put(row, ms)
 }
 
+// putInt stores a counter: null when empty, -1, unreadable or beyond int64
+// (never wrapped).
 func (d *Decoder) putInt(c *int64Column, row int, b []byte) {
 	if len(b) == 0 {
 		c.nulls++
 		return
 	}
-	v, ok := parseInt(b)
-	if !ok {
+	v, how := parseInt(b)
+	switch how {
+	case intInvalid:
 		d.stats.InvalidNumbers++
+	case intOverflow:
+		d.stats.OverflowedCounters++
 	}
-	if !ok || v == -1 {
+	if how != intOK || v == -1 {
 		c.nulls++
 		return
 	}
@@ -460,41 +519,29 @@ func (d *Decoder) putFloat(c *float64Column, row int, b []byte) {
 	c.put(row, v)
 }
 
-// durationMS is the Session Duration, or Timestamp − Session Start when the
-// duration is missing or unreadable.
-func (d *Decoder) durationMS(b []byte, end, start int64) int64 {
-	ms, form, ok := parseDuration(b)
-	if !ok {
-		d.stats.DurationFallbacks++
-		return max(end-start, 0)
+// putUser stores the user_key and user of a row: both from the first
+// non-blank of Authenticated User and Identifying User, else from the
+// Client Machine Identification (see UserKey and UserDisplay).
+func (d *Decoder) putUser(l *layout, fields [][]byte, row int) {
+	which := userField(l.field(fields, logAuthUser), l.field(fields, logIdentUser))
+	if which == userFromClient {
+		client := l.field(fields, logClientID)
+		d.scratch = appendUserKey(d.scratch[:0], client)
+		d.dicts[ColUserKey].putIndex(row, d.dicts[ColUserKey].intern(d.scratch))
+		d.dicts[ColUser].putIndex(row, d.dicts[ColUser].intern(trimSpaces(client)))
+		return
 	}
-	switch form {
-	case durationDayClock:
-		d.stats.DayClockDurations++
-	case durationDayFraction:
-		d.stats.DayFractions++
-	}
-	return ms
+	src := d.dicts[logColumns[userSourceColumns[which]].col]
+	idx := src.indices[row]
+	d.dicts[ColUserKey].putIndex(row, d.derivedKeyInto(d.dicts[ColUserKey], &d.userKeyOf[which], src, idx, appendUserKey))
+	d.dicts[ColUser].putIndex(row, d.derivedKeyInto(d.dicts[ColUser], &d.userNameOf[which], src, idx, appendTrimmed))
 }
 
-// userKey is the first non-empty of Authenticated User and Identifying User,
-// lower-cased; for anonymous sessions the Client Machine Identification.
-func (d *Decoder) userKey(l *layout, fields [][]byte, row int) int32 {
-	for i, logIndex := range [2]int{logAuthUser, logIdentUser} {
-		pos := l.pos[logIndex]
-		if pos < 0 || len(fields[pos]) == 0 {
-			continue
-		}
-		src := d.dicts[logColumns[logIndex].col]
-		return d.derivedKeyInto(d.dicts[ColUserKey], &d.userKeyOf[i], src, src.indices[row], foldUser)
-	}
-	var client []byte
-	if pos := l.pos[logClientID]; pos >= 0 {
-		client = fields[pos]
-	}
-	d.scratch = foldUser(d.scratch[:0], client)
-	return d.dicts[ColUserKey].intern(d.scratch)
-}
+// userSourceColumns are the log columns of userFromAuthenticated and
+// userFromIdentifying.
+var userSourceColumns = [2]int{logAuthUser, logIdentUser}
+
+func appendTrimmed(dst, src []byte) []byte { return append(dst, trimSpaces(src)...) }
 
 // documentKey is the document path with '\' turned into '/', lower-cased.
 func (d *Decoder) documentKey(l *layout, row int) int32 {
@@ -502,7 +549,7 @@ func (d *Decoder) documentKey(l *layout, row int) int32 {
 		return d.dicts[ColDocumentKey].intern(nil)
 	}
 	src := d.dicts[ColDocument]
-	return d.derivedKeyInto(d.dicts[ColDocumentKey], &d.docKeyOf, src, src.indices[row], foldDocument)
+	return d.derivedKeyInto(d.dicts[ColDocumentKey], &d.docKeyOf, src, src.indices[row], appendDocumentKey)
 }
 
 // derivedKeyInto interns fold(value) of a source dictionary entry into the
@@ -554,37 +601,6 @@ func (d *Decoder) exitClass(l *layout, row int) ExitClass {
 	return ExitClass(d.exitClassOf[idx])
 }
 
-// foldUser lower-cases a user name (Windows accounts compare
-// case-insensitively).
-func foldUser(dst, src []byte) []byte { return appendLower(dst, src) }
-
-// foldDocument turns a document path into its key.
-func foldDocument(dst, src []byte) []byte {
-	start := len(dst)
-	dst = appendLower(dst, src)
-	for i := start; i < len(dst); i++ {
-		if dst[i] == '\\' {
-			dst[i] = '/'
-		}
-	}
-	return dst
-}
-
-func appendLower(dst, src []byte) []byte {
-	for _, c := range src {
-		if c >= utf8.RuneSelf {
-			return append(dst, bytes.ToLower(src)...)
-		}
-	}
-	for _, c := range src {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
 // startBatch takes column buffers for a batch. The first batch's start
 // small and double up to the batch size, so that a short file costs little;
 // later batches start at the size the previous one reached.
@@ -616,6 +632,7 @@ func (d *Decoder) startBatch() {
 	}
 	for i := range d.userKeyOf {
 		d.userKeyOf[i] = d.userKeyOf[i][:0]
+		d.userNameOf[i] = d.userNameOf[i][:0]
 	}
 	d.docKeyOf = d.docKeyOf[:0]
 	d.calClassOf = d.calClassOf[:0]

@@ -134,6 +134,8 @@ func TestRealAnalyzerCapacityLine(t *testing.T) {
 		"cal_class":            "analyzer_capacity",
 		"exit_class":           "client_close",
 		"duration_ms":          int64(16000),
+		"user":                 `QTSEL\ghd`,
+		"implausible":          nil,
 	}, out.rows[0])
 	require.Equal(t, out.rows[0]["session_end"].(time.Time).Sub(out.rows[0]["session_start"].(time.Time)), 16*time.Second,
 		"start + duration = Timestamp holds for the real line")
@@ -220,14 +222,16 @@ func TestDurations(t *testing.T) {
 	}
 	require.Equal(t, int64(1), out.stats.DayClockDurations)
 	require.Equal(t, int64(1), out.stats.DayFractions)
-	require.Equal(t, int64(1), out.stats.DurationFallbacks)
+	require.Equal(t, int64(1), out.stats.DerivedDurations, "n/a is unreadable")
+	require.Equal(t, int64(0), out.stats.DurationFallbacks, "no duration is empty")
 }
 
 // Empty numeric fields and -1 are null, not zero. Anonymous sessions are
 // keyed on the client id; Identifying User is used when Authenticated User
-// is empty. UNC paths become document keys with '/'. The legacy
-// "2006-01-02 15:04:05" form without offset is UTC, and counted.
-func TestNullsKeysAndLegacyTimes(t *testing.T) {
+// is empty. UNC paths become document keys with '/'. The QlikView 11
+// "2006-01-02 15:04:05" form without offset is UTC when no zone is given,
+// and counted.
+func TestNullsKeysAndOffsetlessTimes(t *testing.T) {
 	out := decodeSample(t, "Sessions_QVS-NULLS_2023-03-01.log")
 	require.Empty(t, out.rejects)
 	anon, legacy := out.rows[0], out.rows[1]
@@ -246,7 +250,7 @@ func TestNullsKeysAndLegacyTimes(t *testing.T) {
 	require.Nil(t, legacy["server_started"])
 	require.Nil(t, legacy["document_timestamp"])
 	require.Equal(t, "usage", legacy["cal_class"])
-	require.Equal(t, int64(2), out.stats.LegacyTimes)
+	require.Equal(t, int64(2), out.stats.OffsetlessTimes)
 
 	inBerlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
@@ -269,7 +273,8 @@ func TestHeaderNamesFolded(t *testing.T) {
 	require.Equal(t, "named", row["cal_class"])
 }
 
-// A line that cannot be placed becomes a reject with file, line, column,
+// A line that cannot be placed in time (two of Timestamp, Session Start and
+// Session Duration unreadable) becomes a reject with file, line, column,
 // reason and raw text, and decoding goes on. Invalid UTF-8 is kept
 // (replaced) and counted. The last line, still being written, is held back:
 // the offset is just after the last complete line.
@@ -380,33 +385,48 @@ func TestLineTooLong(t *testing.T) {
 }
 
 // Split cuts a file at line starts with the right first line numbers, and
-// decoding the chunks gives the rows of decoding the whole file.
+// decoding the chunks gives the rows of decoding the whole file: with a
+// header (each chunk gets it as Config.Header), and without one (each chunk
+// gets the empty header a checkpoint of a header-less file stores).
 func TestSplitMatchesWholeFile(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(samples, "Sessions_QVS-BAD_2023-04-02.log"))
 	require.NoError(t, err)
-	var big bytes.Buffer
 	header, body, _ := bytes.Cut(data, []byte("\r\n"))
-	big.Write(header)
-	big.WriteString("\r\n")
-	for big.Len() < 3*readBufferBytes {
-		big.Write(body[:bytes.LastIndexByte(body, '\n')+1])
+	body = body[:bytes.LastIndexByte(body, '\n')+1]
+	tests := []struct {
+		name        string
+		header      []byte // the file's first line, if any
+		chunkHeader []byte // Config.Header of every chunk
+	}{
+		{"with a header", append(header, "\r\n"...), header},
+		{"header-less", nil, []byte("")},
 	}
-	whole := decode(t, big.Bytes(), Config{File: "f"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var big bytes.Buffer
+			big.Write(tt.header)
+			for big.Len() < 3*readBufferBytes {
+				big.Write(body)
+			}
+			whole := decode(t, big.Bytes(), Config{File: "f"})
+			require.NotEmpty(t, whole.rows)
 
-	chunks, err := Split(bytes.NewReader(big.Bytes()), 0, int64(big.Len()), 1, 3)
-	require.NoError(t, err)
-	require.Len(t, chunks, 3)
-	var rows []map[string]any
-	var rejects int
-	for i, c := range chunks {
-		require.Equal(t, int64(bytes.Count(big.Bytes()[:c.Start], []byte{'\n'}))+1, c.FirstLine)
-		if i > 0 {
-			require.Equal(t, byte('\n'), big.Bytes()[c.Start-1])
-		}
-		part := decode(t, big.Bytes()[c.Start:c.End], Config{File: "f", Header: header, FirstLine: c.FirstLine})
-		rows = append(rows, part.rows...)
-		rejects += len(part.rejects)
+			chunks, err := Split(bytes.NewReader(big.Bytes()), 0, int64(big.Len()), 1, 3)
+			require.NoError(t, err)
+			require.Len(t, chunks, 3)
+			var rows []map[string]any
+			var rejects []Reject
+			for i, c := range chunks {
+				require.Equal(t, int64(bytes.Count(big.Bytes()[:c.Start], []byte{'\n'}))+1, c.FirstLine)
+				if i > 0 {
+					require.Equal(t, byte('\n'), big.Bytes()[c.Start-1])
+				}
+				part := decode(t, big.Bytes()[c.Start:c.End], Config{File: "f", Header: tt.chunkHeader, FirstLine: c.FirstLine})
+				rows = append(rows, part.rows...)
+				rejects = append(rejects, part.rejects...)
+			}
+			require.Equal(t, whole.rows, rows)
+			require.Equal(t, whole.rejects, rejects)
+		})
 	}
-	require.Equal(t, whole.rows, rows)
-	require.Equal(t, len(whole.rejects), rejects)
 }

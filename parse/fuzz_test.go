@@ -2,8 +2,11 @@ package parse
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -57,4 +60,74 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("offset %d partial %d, want %d and %d", d.Offset(), s.PartialBytes, wantOffset, int64(len(data))-wantOffset)
 		}
 	})
+}
+
+// FuzzResume checks that resuming is exact: for any input and any cut
+// point, decoding the prefix and then the rest from the prefix decoder's
+// Offset, Line and Header (the header passed through a string, as a
+// checkpoint stores it) gives the rows and rejects of decoding the whole
+// input. The seeds are the samples with and without their header line.
+func FuzzResume(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join(samples, "Sessions_*"))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint16(len(data)/2))
+		f.Add(data[bytes.IndexByte(data, '\n')+1:], uint16(len(data)/3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		at := int(cut) % (len(data) + 1)
+		cfg := Config{File: "fuzz", Server: "QVS", BatchSize: 3}
+		whole := resumeOutput(t, data, cfg)
+
+		first := NewDecoder(bytes.NewReader(data[:at]), cfg)
+		prefix := collect(t, first)
+		if first.Offset() > int64(at) {
+			t.Fatalf("offset %d beyond the %d bytes read", first.Offset(), at)
+		}
+		cfg.Header = []byte(string(first.Header()))
+		cfg.FirstLine = first.Line() + 1
+		rest := resumeOutput(t, data[first.Offset():], cfg)
+
+		got := append(prefix, rest...)
+		if len(got) != len(whole) {
+			t.Fatalf("cut at %d: %d rows and rejects resumed, %d whole", at, len(got), len(whole))
+		}
+		for i := range whole {
+			if !reflect.DeepEqual(got[i], whole[i]) {
+				t.Fatalf("cut at %d, item %d:\nresumed %v\nwhole   %v", at, i, got[i], whole[i])
+			}
+		}
+	})
+}
+
+// resumeOutput decodes data and returns its rows and rejects in line order.
+func resumeOutput(t *testing.T, data []byte, cfg Config) []map[string]any {
+	return collect(t, NewDecoder(bytes.NewReader(data), cfg))
+}
+
+// collect drains a decoder into one map per row or reject, in line order.
+func collect(t *testing.T, d *Decoder) []map[string]any {
+	var out []map[string]any
+	for d.Next() {
+		rows := recordRows(d.Record())
+		for _, r := range d.Rejects() {
+			rows = append(rows, map[string]any{"reject_line": r.Line, "column": r.Column, "error": r.Err.Error(), "raw": r.Raw})
+		}
+		slices.SortStableFunc(rows, func(a, b map[string]any) int { return cmp.Compare(lineOf(a), lineOf(b)) })
+		out = append(out, rows...)
+	}
+	if d.Err() != nil {
+		t.Fatal(d.Err())
+	}
+	return out
+}
+
+func lineOf(item map[string]any) int64 {
+	if l, ok := item["source_line"].(int64); ok {
+		return l
+	}
+	return item["reject_line"].(int64)
 }

@@ -2,7 +2,6 @@ package parse
 
 import (
 	"bytes"
-	"strings"
 )
 
 // fieldKind says how a log field is converted.
@@ -65,11 +64,21 @@ var logColumns = [numLogColumns]logColumn{
 // numLogColumns is the number of columns a session log can have.
 const numLogColumns = 29
 
+// headerAliases are other spellings of a column's header, folded. A
+// third-party reader of real files required Session ID spelled SessionId
+// for a while ("Session Id" folds to the standard name already).
+var headerAliases = map[string]string{
+	"sessionid": "Session ID",
+}
+
 // logColumnByName maps a folded header name to its index in logColumns.
 var logColumnByName = func() map[string]int {
-	m := make(map[string]int, len(logColumns))
+	m := make(map[string]int, len(logColumns)+len(headerAliases))
 	for i, c := range logColumns {
 		m[foldHeader([]byte(c.header))] = i
+	}
+	for alias, name := range headerAliases {
+		m[alias] = m[foldHeader([]byte(name))]
 	}
 	return m
 }()
@@ -77,8 +86,9 @@ var logColumnByName = func() map[string]int {
 // foldHeader lower-cases a header name and folds runs of white space to one
 // space, so that "Identifying User", "Identifying  user" and "CAL Type" vs
 // "Cal Type" all match.
-func foldHeader(b []byte) string {
-	var sb strings.Builder
+func foldHeader(b []byte) string { return string(appendFoldedHeader(nil, b)) }
+
+func appendFoldedHeader(dst, b []byte) []byte {
 	space := false
 	for _, c := range bytes.TrimSpace(b) {
 		switch {
@@ -89,12 +99,20 @@ func foldHeader(b []byte) string {
 			c += 'a' - 'A'
 		}
 		if space {
-			sb.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		sb.WriteByte(c)
+		dst = append(dst, c)
 	}
-	return sb.String()
+	return dst
+}
+
+// lookupColumn returns the index in logColumns of a header name. It does
+// not allocate: it runs on every field of every line that may be a header.
+func lookupColumn(name []byte) (int, bool) {
+	var buf [64]byte
+	idx, ok := logColumnByName[string(appendFoldedHeader(buf[:0], name))]
+	return idx, ok
 }
 
 // field is one position of a line: what column it feeds and how.
@@ -107,7 +125,7 @@ type field struct {
 // each field position, the column it feeds. Columns the header lacks are
 // listed in missing and are null in every row.
 type layout struct {
-	header  string  // the header line it was built from ("" for the fallback)
+	header  string  // the header line it was built from ("" for a default layout)
 	fields  []field // one per field position
 	pos     [numLogColumns]int
 	unknown []string // header names that are not known columns
@@ -121,7 +139,7 @@ func newLayout(header []byte, names [][]byte) *layout {
 		l.pos[i] = -1
 	}
 	for i, name := range names {
-		idx, ok := logColumnByName[foldHeader(name)]
+		idx, ok := lookupColumn(name)
 		if !ok || l.pos[idx] >= 0 {
 			l.fields[i] = field{col: -1, kind: kindIgnore}
 			l.unknown = append(l.unknown, string(name))
@@ -131,11 +149,21 @@ func newLayout(header []byte, names [][]byte) *layout {
 		l.fields[i] = field{col: logColumns[idx].col, kind: logColumns[idx].kind}
 	}
 	for idx, c := range logColumns {
-		if l.pos[idx] < 0 && c.col >= 0 {
+		// Timestamp and Session Start are stored whether read or derived.
+		if l.pos[idx] < 0 && c.col >= 0 && c.kind != kindSessionEnd && c.kind != kindSessionStart {
 			l.missing = append(l.missing, c.col)
 		}
 	}
 	return l
+}
+
+// field returns the field of log column idx in a line's fields, or nil
+// where the layout has no such column.
+func (l *layout) field(fields [][]byte, idx int) []byte {
+	if pos := l.pos[idx]; pos >= 0 {
+		return fields[pos]
+	}
+	return nil
 }
 
 // isHeader tells whether the fields of a line are a header: the Timestamp
@@ -143,7 +171,7 @@ func newLayout(header []byte, names [][]byte) *layout {
 func isHeader(names [][]byte) bool {
 	known, hasTimestamp, hasStart := 0, false, false
 	for _, name := range names {
-		idx, ok := logColumnByName[foldHeader(name)]
+		idx, ok := lookupColumn(name)
 		if !ok {
 			continue
 		}
@@ -158,17 +186,49 @@ func isHeader(names [][]byte) bool {
 	return hasTimestamp && hasStart && 2*known >= len(names)
 }
 
-// fallbackLayout is used for a file with no header: the 28 columns of
-// QlikView 11 to 12.30, or those plus Session ID last.
-func fallbackLayout(fieldCount int) *layout {
-	if fieldCount != len(logColumns) && fieldCount != len(logColumns)-1 {
-		return nil
-	}
+// The default layouts, for lines read where no header is in effect (a file
+// without a header line): the 28 columns of QlikView 11 to 12.30, and
+// those plus Session ID last. Each line is read with the one that fits its
+// field count, so that decoding a header-less file from its start, from a
+// checkpoint or from a chunk boundary reads every line alike.
+var (
+	defaultLayout28 = defaultLayout(len(logColumns) - 1)
+	defaultLayout29 = defaultLayout(len(logColumns))
+)
+
+func defaultLayout(fieldCount int) *layout {
 	names := make([][]byte, fieldCount)
 	for i := range names {
 		names[i] = []byte(logColumns[i].header)
 	}
 	return newLayout(nil, names)
+}
+
+// fit returns the fields of a line that layout l reads (l nil: no header
+// in effect), the layout, and whether empty fields beyond the layout's were
+// dropped. ok is false when the line has fewer fields than the layout, or
+// extra fields that are not empty.
+func fit(l *layout, fields [][]byte) (_ [][]byte, _ *layout, extra, ok bool) {
+	if l == nil || l.header == "" {
+		switch {
+		case len(fields) >= len(defaultLayout29.fields):
+			l = defaultLayout29
+		case len(fields) == len(defaultLayout28.fields):
+			l = defaultLayout28
+		default:
+			return fields, nil, false, false
+		}
+	}
+	n := len(l.fields)
+	if len(fields) < n {
+		return fields, l, false, false
+	}
+	for _, f := range fields[n:] {
+		if len(f) != 0 {
+			return fields, l, false, false
+		}
+	}
+	return fields[:n], l, len(fields) > n, true
 }
 
 // Header names of the columns the decoder looks at by position.
@@ -193,7 +253,27 @@ func HeaderLine(line []byte) ([]byte, bool) {
 }
 
 func trimHeader(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	return bytes.TrimPrefix(line, bom)
+	line, _ = trimLine(bytes.TrimSuffix(line, []byte("\n")))
+	return line
+}
+
+// trimLine returns the content of a line read without its '\n': what
+// follows its last NUL byte (a crash leaves a run of NULs where the end of
+// the file was, and the server appends after it; nul tells whether there
+// was one), without the BOMs before it (a restarted server writes one
+// before its header) and the CRs after it. Trimming is idempotent, so that
+// the header a decoder reports reads back as the same layout.
+func trimLine(line []byte) (_ []byte, nul bool) {
+	if bytes.IndexByte(line, 0) >= 0 {
+		nul = true
+		line = line[bytes.LastIndexByte(line, 0)+1:]
+	}
+	for bytes.HasPrefix(line, bom) {
+		line = line[len(bom):]
+	}
+	n := len(line)
+	for n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	return line[:n], nul
 }

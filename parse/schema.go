@@ -46,6 +46,8 @@ const (
 	ColCALClass
 	ColExitClass
 	ColDurationMS
+	ColUser
+	ColImplausible
 
 	NumColumns
 )
@@ -71,7 +73,13 @@ var Timestamp = &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
 //   - a column that the file's header does not have is null (session_id in
 //     the 28-column layouts);
 //   - an empty string field is the empty string, not null;
-//   - an empty numeric or time field, or a numeric -1, is null.
+//   - an empty numeric or time field, or a numeric -1, is null, and so is
+//     an unreadable one (counted in Stats);
+//   - user_key and user come from one field (see UserKey and UserDisplay):
+//     user is the name to show, in its original spelling;
+//   - implausible is null for a row whose values can be real, else the
+//     reason they cannot (ImplausibleTimeBeforeQlikView …): the raw values
+//     stay in their columns, and readers keep such rows out of figures.
 var Schema = arrow.NewSchema([]arrow.Field{
 	ColExeType:            {Name: "exe_type", Type: DictString, Nullable: true},
 	ColExeVersion:         {Name: "exe_version", Type: DictString, Nullable: true},
@@ -109,6 +117,8 @@ var Schema = arrow.NewSchema([]arrow.Field{
 	ColCALClass:           {Name: "cal_class", Type: DictString},
 	ColExitClass:          {Name: "exit_class", Type: DictString},
 	ColDurationMS:         {Name: "duration_ms", Type: arrow.PrimitiveTypes.Int64},
+	ColUser:               {Name: "user", Type: DictString},
+	ColImplausible:        {Name: "implausible", Type: DictString, Nullable: true},
 }, nil)
 
 // StringAt returns a row's value of a string column of Schema, plain or

@@ -10,7 +10,9 @@ import (
 
 // Chunk is a byte range of a file that starts at the beginning of a line, to
 // be decoded by its own Decoder (Config.FirstLine = FirstLine, and
-// Config.Header = the header in effect at Start).
+// Config.Header = the header in effect at Start: nil or empty for a file
+// without a header line, whose chunks then read every line as its start
+// would).
 type Chunk struct {
 	Start, End int64 // [Start, End)
 	FirstLine  int64 // number of the line that begins at Start

@@ -3,19 +3,10 @@ package parse
 import (
 	"math"
 	"strconv"
-	"time"
 )
 
 // The value parsers below work on the raw bytes of one field and never
 // allocate: they are called tens of millions of times per gigabyte of log.
-
-// timeForm tells how a time field was written.
-type timeForm uint8
-
-const (
-	timeCompact timeForm = iota // 20210412T132942.000+0200, the servers' own format
-	timeLegacy                  // 2006-01-02 15:04:05, seen in older logs
-)
 
 // Where the year, month, day, hour, minute and second start in each form.
 var (
@@ -25,15 +16,16 @@ var (
 
 // parseTime reads a session-log time and returns milliseconds since the Unix
 // epoch. Accepted: the compact form YYYYMMDDThhmmss[.fff][±hhmm|±hh:mm|Z]
-// and the legacy form YYYY-MM-DD[ T]hh:mm:ss[.fff][offset]. A time without
-// an offset is in loc (UTC when loc is nil).
-func parseTime(b []byte, loc *time.Location) (ms int64, form timeForm, ok bool) {
+// that servers write, and the form YYYY-MM-DD[ T]hh:mm:ss[.fff][offset] of
+// QlikView 11.x. A time without an offset is local time in z (see
+// zone.toUTC).
+func parseTime(b []byte, z *zone) (ms int64, how timeRead, ok bool) {
 	var at *[6]int
 	switch {
 	case len(b) >= 15 && b[8] == 'T':
-		at, form = &compactAt, timeCompact
+		at = &compactAt
 	case len(b) >= 19 && b[4] == '-' && b[7] == '-' && (b[10] == ' ' || b[10] == 'T') && b[13] == ':' && b[16] == ':':
-		at, form = &legacyAt, timeLegacy
+		at = &legacyAt
 	default:
 		return 0, 0, false
 	}
@@ -69,13 +61,10 @@ func parseTime(b []byte, loc *time.Location) (ms int64, form timeForm, ok bool) 
 	local := (daysFromCivil(year, month, day)*86400+int64(hour*3600+min*60+sec))*1000 + int64(millis)
 	switch {
 	case len(rest) == 0:
-		if loc == nil || loc == time.UTC {
-			return local, form, true
-		}
-		t := time.Date(year, time.Month(month), day, hour, min, sec, millis*int(time.Millisecond), loc)
-		return t.UnixMilli(), form, true
+		ms, how := z.toUTC(local)
+		return ms, how, true
 	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
-		return local, form, true
+		return local, timeWithOffset, true
 	case rest[0] == '+' || rest[0] == '-':
 		var oh, om int
 		var ok1, ok2 bool
@@ -98,7 +87,7 @@ func parseTime(b []byte, loc *time.Location) (ms int64, form timeForm, ok bool) 
 		if rest[0] == '-' {
 			offset = -offset
 		}
-		return local - offset, form, true
+		return local - offset, timeWithOffset, true
 	}
 	return 0, 0, false
 }
@@ -181,7 +170,7 @@ func parseDuration(b []byte) (ms int64, form durationForm, ok bool) {
 	for i, c := range head {
 		if c == '.' {
 			d, ok := digits(head[:i])
-			if !ok || i == 0 {
+			if !ok || i == 0 || i > 9 {
 				return 0, 0, false
 			}
 			dayCount = int64(d)
@@ -220,29 +209,47 @@ func parseDuration(b []byte) (ms int64, form durationForm, ok bool) {
 	return ((dayCount*24+int64(hours))*3600+int64(mins*60+secs))*1000 + millis, form, true
 }
 
-// parseInt reads a counter. ok is false for text that is not an integer.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
+// intRead says how a counter was read.
+type intRead uint8
+
+const (
+	intOK       intRead = iota
+	intInvalid          // not an integer
+	intOverflow         // an integer beyond int64: never wrapped
+)
+
+// parseInt reads a counter: optional sign, then digits (leading zeros are
+// fine).
+func parseInt(b []byte) (int64, intRead) {
+	if len(b) == 0 {
+		return 0, intInvalid
 	}
 	neg := b[0] == '-'
 	if neg || b[0] == '+' {
 		b = b[1:]
 		if len(b) == 0 {
-			return 0, false
+			return 0, intInvalid
 		}
 	}
-	var n int64
+	var n uint64
+	overflow := false
 	for _, c := range b {
 		if c < '0' || c > '9' {
-			return 0, false
+			return 0, intInvalid
 		}
-		n = n*10 + int64(c-'0')
+		if n > (math.MaxUint64-9)/10 {
+			overflow = true
+			continue
+		}
+		n = n*10 + uint64(c-'0')
 	}
-	if neg {
-		n = -n
+	switch {
+	case overflow, !neg && n > math.MaxInt64, neg && n > math.MaxInt64+1:
+		return 0, intOverflow
+	case neg:
+		return -int64(n), intOK
 	}
-	return n, true
+	return int64(n), intOK
 }
 
 // pow10 holds the powers of ten that a float64 represents exactly.

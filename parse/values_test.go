@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -12,18 +13,18 @@ func TestParseTime(t *testing.T) {
 		name string
 		in   string
 		want string // RFC 3339 UTC; "" = unreadable
-		form timeForm
+		how  timeRead
 	}{
-		{"compact with offset, as servers write it", "20210412T133617.000+0200", "2021-04-12T11:36:17Z", timeCompact},
-		{"negative offset", "20240310T015959.500-0500", "2024-03-10T06:59:59.5Z", timeCompact},
-		{"offset after the US DST change", "20240310T030000.000-0400", "2024-03-10T07:00:00Z", timeCompact},
-		{"offset with colon", "20210412T133617.000+02:00", "2021-04-12T11:36:17Z", timeCompact},
-		{"no fraction", "20210412T133617+0200", "2021-04-12T11:36:17Z", timeCompact},
-		{"no offset means UTC", "20210412T133617.250", "2021-04-12T13:36:17.25Z", timeCompact},
-		{"Z suffix", "20210412T133617Z", "2021-04-12T13:36:17Z", timeCompact},
-		{"legacy 2006-01-02 15:04:05", "2015-03-02 08:00:00", "2015-03-02T08:00:00Z", timeLegacy},
-		{"legacy with T and offset", "2015-03-02T08:00:00+01:00", "2015-03-02T07:00:00Z", timeLegacy},
-		{"leap day", "20240229T120000.000+0000", "2024-02-29T12:00:00Z", timeCompact},
+		{"compact with offset, as servers write it", "20210412T133617.000+0200", "2021-04-12T11:36:17Z", timeWithOffset},
+		{"negative offset", "20240310T015959.500-0500", "2024-03-10T06:59:59.5Z", timeWithOffset},
+		{"offset after the US DST change", "20240310T030000.000-0400", "2024-03-10T07:00:00Z", timeWithOffset},
+		{"offset with colon", "20210412T133617.000+02:00", "2021-04-12T11:36:17Z", timeWithOffset},
+		{"no fraction", "20210412T133617+0200", "2021-04-12T11:36:17Z", timeWithOffset},
+		{"no offset means UTC", "20210412T133617.250", "2021-04-12T13:36:17.25Z", timeOffsetless},
+		{"Z suffix", "20210412T133617Z", "2021-04-12T13:36:17Z", timeWithOffset},
+		{"QlikView 11 2006-01-02 15:04:05", "2015-03-02 08:00:00", "2015-03-02T08:00:00Z", timeOffsetless},
+		{"QlikView 11 form with T and offset", "2015-03-02T08:00:00+01:00", "2015-03-02T07:00:00Z", timeWithOffset},
+		{"leap day", "20240229T120000.000+0000", "2024-02-29T12:00:00Z", timeWithOffset},
 		{"not a leap year", "20230229T120000.000+0000", "", 0},
 		{"month 13", "20231301T120000.000+0000", "", 0},
 		{"hour 24", "20230101T240000.000+0000", "", 0},
@@ -34,7 +35,8 @@ func TestParseTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ms, form, ok := parseTime([]byte(tt.in), nil)
+			utc := newZone(nil)
+			ms, how, ok := parseTime([]byte(tt.in), &utc)
 			if tt.want == "" {
 				require.False(t, ok)
 				return
@@ -43,7 +45,7 @@ func TestParseTime(t *testing.T) {
 			want, err := time.Parse(time.RFC3339Nano, tt.want)
 			require.NoError(t, err)
 			require.Equal(t, want.UnixMilli(), ms)
-			require.Equal(t, tt.form, form)
+			require.Equal(t, tt.how, how)
 		})
 	}
 }
@@ -85,15 +87,26 @@ func TestParseNumbers(t *testing.T) {
 	ints := []struct {
 		in   string
 		want int64
-		ok   bool
+		how  intRead
 	}{
-		{"4747", 4747, true}, {"-1", -1, true}, {"+3", 3, true}, {"0", 0, true},
-		{"9223372036854775807", 9223372036854775807, true},
-		{"12a", 0, false}, {"-", 0, false}, {"", 0, false}, {"1.5", 0, false},
+		{"4747", 4747, intOK}, {"-1", -1, intOK}, {"+3", 3, intOK}, {"0", 0, intOK},
+		{"9223372036854775807", 9223372036854775807, intOK},
+		{"-9223372036854775808", -9223372036854775808, intOK},
+		{"leading zeros are a number: 00000000000000000000006", 6, intOK},
+		{"12a", 0, intInvalid}, {"-", 0, intInvalid}, {"", 0, intInvalid}, {"1.5", 0, intInvalid},
+		{"a counter beyond int64 is null, never wrapped: 9223372036854775808", 0, intOverflow},
+		{"19 digits: 9999999999999999999", 0, intOverflow},
+		{"20 digits: 18446744073709551616", 0, intOverflow},
+		{"-9223372036854775809", 0, intOverflow},
+		{"99999999999999999999x", 0, intInvalid},
 	}
 	for _, tt := range ints {
-		v, ok := parseInt([]byte(tt.in))
-		require.Equal(t, tt.ok, ok, tt.in)
+		in := tt.in
+		if i := strings.LastIndex(in, ": "); i >= 0 {
+			in = in[i+2:]
+		}
+		v, how := parseInt([]byte(in))
+		require.Equal(t, tt.how, how, tt.in)
 		require.Equal(t, tt.want, v, tt.in)
 	}
 	floats := []struct {
@@ -135,6 +148,7 @@ func TestClassifyExit(t *testing.T) {
 		want ExitClass
 	}{
 		{"Socket closed by client", ExitClientClose},
+		{"Socket closed", ExitClientClose}, // the help's wording
 		{"Session expired after idle time", ExitIdleTimeout},
 		{"LRU (Least Recently Used) session terminated", ExitLRU},
 		{"Shutdown of the service", ExitShutdown},

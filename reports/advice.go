@@ -46,7 +46,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -59,7 +58,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
@@ -192,7 +191,7 @@ type adviser struct {
 	prices *metering.Prices
 	rows   []adviceRow
 	whatIf *metering.License // the licence being advised, as far as it goes
-	ds     *metering.Dataset // opened for the first simulation
+	files  *dataset.Files    // listed for the first simulation
 }
 
 type adviceRow struct {
@@ -221,18 +220,14 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 	a := &adviser{db: db, p: p, w: newWindow(db.asOf, p.Months, first[0].time("first"))}
 	out := &Advice{Months: a.w.months, NewDenials: -1}
 	switch {
-	case db.info.Mode == metering.Simulate.String():
+	case db.info.Mode == dataset.Simulate:
 		a.add(adviceRow{advice: adviceNotGiven, reason: "the state is a simulation (meter --simulate): the advice weighs the logged usage; meter without --simulate"})
 	case len(a.w.months) == 0:
 		a.add(adviceRow{advice: adviceNotGiven, reason: fmt.Sprintf("no full UTC month of sessions before the as-of time %s", db.asOf.Format(time.RFC3339))})
-	case db.info.LicenseFile == "":
+	case db.lic == nil:
 		a.add(adviceRow{advice: adviceNotGiven, reason: "no licence file: pool sizes and prices unknown (give --license FILE with a [prices] table)"})
 	default:
-		lic, _, err := metering.LoadLicense(db.info.LicenseFile)
-		if err != nil {
-			return nil, err
-		}
-		a.lic, a.prices, out.from = lic, lic.Prices, db.info.LicenseFile
+		a.lic, a.prices, out.from = db.lic, db.lic.Prices, db.info.LicenseFile
 		current, err := a.assignedAsLogged(ctx)
 		if err != nil {
 			return nil, err
@@ -254,10 +249,7 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 // licence starts from and the simulation compares it with. (Simulated
 // with dynamic assignment alone, seats would go to whoever came first.)
 func (a *adviser) assignedAsLogged(ctx context.Context) (*metering.License, error) {
-	lic, err := copyLicense(a.lic)
-	if err != nil {
-		return nil, err
-	}
+	lic := a.lic.Clone()
 	recs, err := a.db.records(ctx, "advice-holders", []Column{{"pool", String, ""}, {"cal_type", String, ""}, {"user_key", String, ""}}, `
 SELECT pool, cal_type, user_key FROM holders
 WHERE NOT revoked AND cal_type IN ('named', 'professional', 'analyzer') ORDER BY pool, cal_type, user_key`)
@@ -286,10 +278,7 @@ WHERE NOT revoked AND cal_type IN ('named', 'professional', 'analyzer') ORDER BY
 // advise weighs every pool of the licence and returns the what-if licence:
 // current (the licence as assigned in the logs) changed by the advice.
 func (a *adviser) advise(ctx context.Context, current *metering.License) (*metering.License, error) {
-	whatIf, err := copyLicense(current)
-	if err != nil {
-		return nil, err
-	}
+	whatIf := current.Clone()
 	a.whatIf = whatIf
 	if a.prices == nil {
 		a.add(adviceRow{advice: adviceNotGiven, reason: "the licence file has no [prices] table: no licence type can be weighed"})
@@ -325,15 +314,6 @@ func (a *adviser) advise(ctx context.Context, current *metering.License) (*meter
 	return whatIf, nil
 }
 
-// copyLicense is a deep copy of a licence, to change into the what-if one.
-func copyLicense(lic *metering.License) (*metering.License, error) {
-	raw, err := json.Marshal(lic)
-	if err != nil {
-		return nil, err
-	}
-	var out metering.License
-	return &out, json.Unmarshal(raw, &out)
-}
 
 func (a *adviser) add(r adviceRow) {
 	if r.months == nil && len(a.w.months) > 0 {
@@ -747,7 +727,7 @@ func (a *adviser) sessionPeak(ctx context.Context, pool string, users []string, 
 
 // sessionRows reads the sessions that ended in [start, end) and match the
 // condition (which may use $3 = extra) as dataset rows, for the rules.
-func (a *adviser) sessionRows(ctx context.Context, condition string, start, end time.Time, extra string) ([]ingest.SessionRow, error) {
+func (a *adviser) sessionRows(ctx context.Context, condition string, start, end time.Time, extra string) ([]dataset.SessionRow, error) {
 	recs, err := a.db.records(ctx, "advice-sessions", []Column{
 		{"session_start", Time, ""}, {"session_end", Time, ""}, {"duration_ms", Int, ""}, {"user_key", String, ""},
 		{"document_key", String, ""}, {"server", String, ""}, {"client_machine_id", String, ""}, {"client_type", String, ""},
@@ -761,7 +741,7 @@ ORDER BY session_end, source_file, source_line`, start, end, extra)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]ingest.SessionRow, len(recs))
+	rows := make([]dataset.SessionRow, len(recs))
 	for i, r := range recs {
 		opt := func(name string) *string {
 			if v, ok := r[name].(string); ok {
@@ -769,7 +749,7 @@ ORDER BY session_end, source_file, source_line`, start, end, extra)
 			}
 			return nil
 		}
-		rows[i] = ingest.SessionRow{SessionStart: r.time("session_start").UnixMilli(), SessionEnd: r.time("session_end").UnixMilli(),
+		rows[i] = dataset.SessionRow{SessionStart: r.time("session_start").UnixMilli(), SessionEnd: r.time("session_end").UnixMilli(),
 			DurationMS: r.int("duration_ms"), UserKey: r.str("user_key"), DocumentKey: r.str("document_key"), Server: r.str("server"),
 			ClientMachineID: opt("client_machine_id"), ClientType: opt("client_type"), ExeVersion: opt("exe_version"),
 			CALClass: r.str("cal_class"), CALUsageCount: r.intPtr("cal_usage_count"), SourceFile: r.str("source_file"),
@@ -792,10 +772,7 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	// zeroDays replays the rows with a pool of size and counts the days of
 	// the window that end at zero, and the most consumed within 28 days.
 	zeroDays := func(size int) (days int64, peak int64, err error) {
-		lic, err := copyLicense(a.lic)
-		if err != nil {
-			return 0, 0, err
-		}
+		lic := a.lic.Clone()
 		pools := map[string]*metering.CALPools{metering.DefaultPool: lic.CAL}
 		for _, g := range lic.Groups {
 			pools[g.Name] = g.CAL
@@ -977,14 +954,14 @@ func (a *adviser) whatIfPool(pool string) *metering.CALPools {
 // simulate replays the dataset up to the window's end in simulate mode
 // against lic.
 func (a *adviser) simulate(ctx context.Context, lic *metering.License) (*metering.State, error) {
-	if a.ds == nil {
-		ds, err := metering.OpenDataset(a.db.dir)
+	if a.files == nil {
+		files, err := dataset.ListFiles(a.db.dir)
 		if err != nil {
 			return nil, err
 		}
-		a.ds = ds
+		a.files = files
 	}
-	return a.ds.Replay(ctx, metering.Config{Mode: metering.Simulate, AsOf: a.w.end, License: lic})
+	return metering.Replay(ctx, a.files, metering.Config{Mode: metering.Simulate, AsOf: a.w.end, License: lic})
 }
 
 // total adds the row that weighs the whole what-if licence of a pool
@@ -1134,15 +1111,27 @@ func (db *DB) records(ctx context.Context, name string, columns []Column, query 
 	return records(t), nil
 }
 
-// WriteLicenseFile writes lic as a licence file, header first, through a
-// temporary file renamed into place (created with the umask's permissions).
-// The text is parsed back before it is written: what is written loads.
-func WriteLicenseFile(path string, lic *metering.License, header string) error {
+// encodeLicense writes a licence as TOML. Every pool size is written, a
+// size the original file left out as 0: meter --simulate reads a size left
+// out as none, so the file simulates the same.
+func encodeLicense(lic *metering.License) (string, error) {
 	var b strings.Builder
-	b.WriteString(header)
-	if err := toml.NewEncoder(&b).Encode(lic); err != nil {
+	err := toml.NewEncoder(&b).Encode(lic)
+	return b.String(), err
+}
+
+// WriteLicenseFile writes lic as a licence file (encodeLicense), header
+// first, through a temporary file renamed into place (created with the
+// umask's permissions). The text is parsed back before it is written: what
+// is written loads.
+func WriteLicenseFile(path string, lic *metering.License, header string) error {
+	body, err := encodeLicense(lic)
+	if err != nil {
 		return err
 	}
+	var b strings.Builder
+	b.WriteString(header)
+	b.WriteString(body)
 	if _, err := metering.ParseLicense(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("the what-if licence does not load back: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/qvmeter/qvmeter/parse"
 )
@@ -66,13 +66,13 @@ capacity_pack_minutes = 1000
 //     session a month, each on its own day at 14:00;
 //   - sess1: a session CAL session at 10:00 every day;
 //   - on 10 January, u01..u12 take a usage CAL each at 10:00.
-func mixSessions() []ingest.SessionRow {
-	var rows []ingest.SessionRow
+func mixSessions() []dataset.SessionRow {
+	var rows []dataset.SessionRow
 	add := func(user, server, cal string, start time.Time, minutes int, count int64) {
 		doc, client, ctype, exe := "C:/Docs/Sales.qvw", "pc-"+user, "Ajax", "12.50.20200.0"
 		calType := cal
 		end := start.Add(time.Duration(minutes) * time.Minute)
-		row := ingest.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
+		row := dataset.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
 			AuthenticatedUser: ptr(`CORP\` + user), UserKey: `corp\` + user, Document: &doc, DocumentKey: metering.DocumentKey(doc),
 			Server: server, ExeVersion: &exe, CALType: &calType, CALClass: parse.ClassifyCAL([]byte(cal)).String(),
 			ClientMachineID: &client, ClientType: &ctype, ExitClass: "client_close",
@@ -116,13 +116,13 @@ func mixSessions() []ingest.SessionRow {
 // buildMixEstate writes the known-mix estate's sessions (one Parquet file
 // per month partition, as ingest lays them out), its licence, and meters it.
 func buildMixEstate(ctx context.Context, dir string) error {
-	byMonth := map[string][]ingest.SessionRow{}
+	byMonth := map[string][]dataset.SessionRow{}
 	for _, r := range mixSessions() {
 		month := time.UnixMilli(r.SessionEnd).UTC().Format("2006-01")
 		byMonth[month] = append(byMonth[month], r)
 	}
 	for month, rows := range byMonth {
-		folder := filepath.Join(dir, ingest.SessionsDir, "month="+month)
+		folder := filepath.Join(dir, dataset.SessionsDir, "month="+month)
 		if err := os.MkdirAll(folder, 0o755); err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func buildMixEstate(ctx context.Context, dir string) error {
 	if err := os.WriteFile(license, []byte(mixLicense), 0o644); err != nil {
 		return err
 	}
-	_, _, err := EnsureState(ctx, dir, StateOptions{AsOf: asOf, License: license})
+	_, err := ensureStored(ctx, dir, StateOptions{AsOf: asOf, License: license})
 	return err
 }
 
@@ -224,8 +224,7 @@ func TestAdviceSimulateCheckFindsNewDenials(t *testing.T) {
 	a.lic = lic
 	current, err := a.assignedAsLogged(context.Background())
 	require.NoError(t, err)
-	whatIf, err := copyLicense(current)
-	require.NoError(t, err)
+	whatIf := current.Clone()
 	whatIf.Groups[0].CAL.Usage = 1
 	whatIf.Groups[0].CAL.Session = 0
 	fresh, err := a.check(context.Background(), current, whatIf)
@@ -244,11 +243,18 @@ func TestAdviceWritesALicenceThatLoadsBack(t *testing.T) {
 	require.NotEmpty(t, table.Rows)
 	lic, _, err := metering.LoadLicense(path)
 	require.NoError(t, err)
-	a, _ := adviceRows(t, db, DefaultParams())
-	require.Equal(t, a.WhatIf, lic)
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(raw), "# What-if licence written by qvmeter report advice"))
+	again, err := encodeLicense(lic)
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(string(raw), "\n"+again), "the licence read back writes out the same")
+	a, _ := adviceRows(t, db, DefaultParams())
+	require.Equal(t, a.WhatIf.SLK.AnalyzerUsers, lic.SLK.AnalyzerUsers)
+	require.Equal(t, a.WhatIf.SLK.CapacityMinutes, lic.SLK.CapacityMinutes)
+	require.Equal(t, a.WhatIf.Groups[0].CAL.NamedUsers, lic.Groups[0].CAL.NamedUsers)
+	require.Equal(t, a.WhatIf.Groups[0].CAL.Usage, lic.Groups[0].CAL.Usage)
+	require.Equal(t, *a.WhatIf.Prices, *lic.Prices)
 }
 
 func TestAdviceSaysWhyItGivesNoAdvice(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/fixtures"
 	"github.com/qvmeter/qvmeter/ingest"
 )
@@ -34,7 +35,7 @@ func BenchmarkReports(b *testing.B) {
 	ctx := context.Background()
 	dir, asOf := benchEstate(b, filepath.Join(root, "reports-estate-v1"))
 	opts := StateOptions{AsOf: asOf}
-	db, err := Open(ctx, dir)
+	db, err := openStored(b, ctx, dir)
 	require.NoError(b, err)
 	holders, err := db.Run(ctx, "idle-cals", DefaultParams())
 	require.NoError(b, err)
@@ -68,15 +69,16 @@ func BenchmarkReports(b *testing.B) {
 		}
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				_, recomputed, err := EnsureState(ctx, dir, opts)
+				st, recomputed, err := EnsureState(ctx, dir, opts)
 				require.NoError(b, err)
 				require.False(b, recomputed)
-				db, err := Open(ctx, dir)
+				db, err := Open(ctx, dir, st)
 				require.NoError(b, err)
 				t, err := db.Run(ctx, c.report, p)
 				require.NoError(b, err)
 				require.NoError(b, Write(io.Discard, t, FormatCSV))
 				require.NoError(b, db.Close())
+				require.NoError(b, st.Close())
 			}
 		})
 	}
@@ -113,10 +115,11 @@ func benchEstate(b *testing.B, root string) (string, time.Time) {
 		require.NoError(b, err)
 		require.NoError(b, os.WriteFile(done, nil, 0o644))
 	}
-	info, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: asOf, License: filepath.Join(logs, "license.toml")})
+	st, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: asOf, License: filepath.Join(logs, "license.toml"), Store: true})
 	require.NoError(b, err)
+	defer st.Close()
 	if recomputed {
-		b.Logf("metered %d sessions as of %s", info.Sessions, info.AsOf)
+		b.Logf("metered %d sessions as of %s", st.Info.Sessions, st.Info.AsOf.Format(dataset.AsOfLayout))
 	}
 	return data, asOf
 }

@@ -12,16 +12,13 @@ import (
 const currentMonthSQL = `strftime(getvariable('as_of') - INTERVAL 1 MILLISECOND, '%Y-%m')`
 
 // capacityMonthsSQL is one row per pool and UTC month of Analyzer Capacity
-// with its budget figures; the current month gets a forecast: its minutes
-// so far scaled from the elapsed part of the month to the whole month.
+// with its budget figures; the current month has the forecast metering
+// computed (metering/forecast.go: whole days of pace, with a range).
 const capacityMonthsSQL = `
 SELECT month, minutes, sessions, users, budget AS budget_minutes, over_budget AS overage_minutes,
        CASE WHEN budget IS NOT NULL THEN greatest(budget - minutes, 0) END AS remaining_minutes,
-       CASE WHEN month = ` + currentMonthSQL + ` THEN CAST(round(minutes
-            * (epoch_ms(month_start + INTERVAL 1 MONTH) - epoch_ms(month_start))::DOUBLE
-            / greatest(epoch_ms(getvariable('as_of')) - epoch_ms(month_start), 1)) AS BIGINT) END AS forecast_minutes,
-       pool
-FROM (SELECT *, strptime(month || '-01', '%Y-%m-%d') AS month_start FROM months)`
+       forecast_minutes, forecast_low_minutes, forecast_high_minutes, pool
+FROM months`
 
 // capacityDimensions are the --by breakdowns: the output column and the
 // capacity table's column.
@@ -45,12 +42,17 @@ var capacityReport = &Report{
 		{"budget_minutes", Int, "capacity minutes per month from the licence (empty: no licence)"},
 		{"overage_minutes", Int, "minutes beyond the budget: max(0, minutes − budget_minutes)"},
 		{"remaining_minutes", Int, "minutes left: max(0, budget_minutes − minutes)"},
-		{"forecast_minutes", Int, "the current month only: its projected total at month end from the pace so far"},
+		{"forecast_minutes", Int, "the current month only: its projected total at month end, minutes so far + the mean of the whole days' pace × the days left (empty before [alerts] forecast_min_days days, default 7)"},
+		{"forecast_low_minutes", Int, "the current month only: the low end of the forecast's 90% range"},
+		{"forecast_high_minutes", Int, "the current month only: the high end of the forecast's 90% range"},
 		{"billed_minutes", Int, "with --billed: the minutes the statement bills for the month"},
 		{"difference", Int, "with --billed: billed_minutes − minutes (positive: billed more than the logs show)"},
 		poolColumn,
 	},
 	build: func(p Params) (string, []any, error) {
+		if err := checkMonth(p.Month); err != nil {
+			return "", nil, err
+		}
 		var b binder
 		month := b.bind(p.Month)
 		switch {
@@ -77,6 +79,7 @@ ORDER BY month, pool, minutes DESC, %[2]s`, column, quoteIdent(p.By), month), b.
 WITH c AS (%s), b(month, billed_minutes, pool) AS (VALUES %s)
 SELECT coalesce(c.month, b.month) AS month, coalesce(c.minutes, 0) AS minutes, coalesce(c.sessions, 0) AS sessions,
        coalesce(c.users, 0) AS users, c.budget_minutes, c.overage_minutes, c.remaining_minutes, c.forecast_minutes,
+       c.forecast_low_minutes, c.forecast_high_minutes,
        b.billed_minutes, b.billed_minutes - coalesce(c.minutes, 0) AS difference, coalesce(c.pool, b.pool) AS pool
 FROM c FULL JOIN b ON c.month = b.month AND c.pool = b.pool
 WHERE %s = '' OR coalesce(c.month, b.month) = %s

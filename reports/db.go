@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,15 +13,17 @@ import (
 
 	_ "github.com/marcboeker/go-duckdb" // registers the "duckdb" driver
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
 // DB is an embedded DuckDB with one view per table of a data folder:
 //
 //   - sessions: the dataset's committed session files, ended at or before
-//     the state's as-of time;
+//     the state's as-of time, without the accounts the licence's exclude
+//     patterns leave out of every figure (the one place reports apply
+//     them; the state tables were replayed without them);
+//   - excluded_users: user_key and the pattern that excludes it;
 //   - rejects: the lines ingest could not place;
 //   - holders, capacity, months, concurrency, usage_cals, anomalies,
 //     denials: the state tables.
@@ -35,9 +36,12 @@ type DB struct {
 	mu   sync.Mutex
 	conn *sql.Conn
 	tmp  string
-	info metering.StateInfo
+	info dataset.StateInfo
 	asOf time.Time
-	dir  string // the data folder, for reports that replay the dataset (advice)
+	// lic is the licence the state was metered with (nil: none): its
+	// exclude patterns and its idle threshold.
+	lic *metering.License
+	dir string // the data folder, for reports that replay the dataset (advice)
 }
 
 // stateViews are the state tables as views, by file name.
@@ -51,41 +55,34 @@ var stateViews = []struct{ view, file string }{
 	{"denials", metering.DenialsTable},
 }
 
-// Open opens the dataset and state under dataDir for reporting. The state
-// must exist (see EnsureState); it is read as it is.
-func Open(ctx context.Context, dataDir string) (*DB, error) {
-	info, err := ReadStateInfo(dataDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no licence state under %s (run qvmeter meter first)", filepath.Join(dataDir, ingest.StateDir))
-	}
+// Open opens the dataset under dataDir and the state st for reporting (see
+// EnsureState); the state is read as it is, and must stay open while the DB
+// is used.
+func Open(ctx context.Context, dataDir string, st *dataset.State) (*DB, error) {
+	files, err := dataset.ListFiles(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	asOf, err := time.Parse(time.RFC3339, info.AsOf)
-	if err != nil {
-		return nil, fmt.Errorf("state.json: as_of %q: %w", info.AsOf, err)
+	info := st.Info
+	var lic *metering.License
+	if info.LicenseFile != "" {
+		var sum string
+		if lic, sum, err = metering.LoadLicense(info.LicenseFile); err != nil {
+			return nil, fmt.Errorf("the state's licence file: %w (run qvmeter meter again)", err)
+		}
+		if sum != info.LicenseSHA256 {
+			return nil, fmt.Errorf("the licence file %s changed since the state was computed (run qvmeter meter again)", info.LicenseFile)
+		}
 	}
-	ds, err := metering.OpenDataset(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	var sessions []string
-	for _, m := range ds.Months {
-		sessions = append(sessions, m.Files...)
-	}
-	rejects, err := rejectFiles(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	db := &DB{info: *info, asOf: asOf.UTC(), dir: dataDir}
-	if err := db.open(ctx, dataDir, sessions, rejects); err != nil {
+	db := &DB{info: info, asOf: info.AsOf.UTC(), lic: lic, dir: dataDir}
+	if err := db.open(ctx, st.Dir, files.SessionFiles(), files.Rejects); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []string) error {
+func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []string) error {
 	var err error
 	if db.db, err = sql.Open("duckdb", ""); err != nil {
 		return err
@@ -101,19 +98,22 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 	if err := db.exec(ctx, "SET VARIABLE as_of = $1::TIMESTAMP", db.asOf); err != nil {
 		return err
 	}
-	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode); err != nil {
+	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode.String()); err != nil {
 		return err
 	}
 	if len(sessions) == 0 {
-		if sessions, err = emptyFile(db, "sessions.parquet", []ingest.SessionRow{}); err != nil {
+		if sessions, err = emptyFile(db, "sessions.parquet", []dataset.SessionRow{}); err != nil {
 			return err
 		}
 	}
-	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of')"); err != nil {
+	if err := db.excludedUsers(ctx, sessions); err != nil {
+		return err
+	}
+	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of') AND user_key NOT IN (SELECT user_key FROM excluded_users)"); err != nil {
 		return err
 	}
 	if len(rejects) == 0 {
-		if rejects, err = emptyFile(db, "rejects.parquet", []ingest.RejectRow{}); err != nil {
+		if rejects, err = emptyFile(db, "rejects.parquet", []dataset.RejectRow{}); err != nil {
 			return err
 		}
 	}
@@ -121,7 +121,7 @@ func (db *DB) open(ctx context.Context, dataDir string, sessions, rejects []stri
 		return err
 	}
 	for _, s := range stateViews {
-		path := filepath.Join(dataDir, ingest.StateDir, s.file)
+		path := filepath.Join(stateDir, s.file)
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("state table %s: %w (run qvmeter meter again)", s.file, err)
 		}
@@ -178,6 +178,60 @@ func (db *DB) view(ctx context.Context, name string, files []string, where strin
 	return db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", name, query))
 }
 
+// excludedUsers fills the table excluded_users with every user key of the
+// session files that the licence's exclude patterns match, and the pattern:
+// the patterns are matched by metering's rule, the one the replay applied.
+func (db *DB) excludedUsers(ctx context.Context, files []string) error {
+	if err := db.exec(ctx, "CREATE TEMP TABLE excluded_users (user_key VARCHAR PRIMARY KEY, pattern VARCHAR)"); err != nil {
+		return err
+	}
+	if db.lic == nil || len(db.lic.Exclude) == 0 {
+		return nil
+	}
+	list := make([]string, len(files))
+	args := make([]any, len(files))
+	for i, f := range files {
+		list[i], args[i] = fmt.Sprintf("$%d", i+1), f
+	}
+	rows, err := db.conn.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT user_key FROM read_parquet([%s], hive_partitioning = false)", strings.Join(list, ", ")), args...)
+	if err != nil {
+		return err
+	}
+	var keys, patterns []any
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return err
+		}
+		if pattern, ok := db.lic.ExcludedBy(key); ok {
+			keys, patterns = append(keys, key), append(patterns, pattern)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range keys {
+		if err := db.exec(ctx, "INSERT INTO excluded_users VALUES ($1, $2)", keys[i], patterns[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IdleDays is the idle threshold of the state's licence ([policy]
+// idle_days), or the default without one: what Params.IdleDays = 0 means.
+func (db *DB) IdleDays() int {
+	if db.lic != nil {
+		return db.lic.Policy.IdleDays
+	}
+	return DefaultIdleDays
+}
+
+// License is the licence the state was metered with (nil: none).
+func (db *DB) License() *metering.License { return db.lic }
+
 // quoteIdent quotes a column name read from our own Parquet files.
 func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
@@ -201,27 +255,8 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-// rejectFiles lists the committed reject files: from the catalog, or
-// without one every DIR/rejects/*.parquet.
-func rejectFiles(dataDir string) ([]string, error) {
-	cat, err := ingest.LoadCatalog(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if cat.Version == 0 {
-		return filepath.Glob(filepath.Join(dataDir, ingest.RejectsDir, "*.parquet"))
-	}
-	var files []string
-	for _, f := range cat.Files {
-		if f.Kind == "rejects" {
-			files = append(files, filepath.Join(dataDir, filepath.FromSlash(f.Path)))
-		}
-	}
-	return files, nil
-}
-
 // Info is the state.json of the state the DB reads.
-func (db *DB) Info() metering.StateInfo { return db.info }
+func (db *DB) Info() dataset.StateInfo { return db.info }
 
 // AsOf is the state's as-of time.
 func (db *DB) AsOf() time.Time { return db.asOf }
@@ -239,6 +274,9 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
 	if r.compute != nil {
 		return r.compute(ctx, db, p)
+	}
+	if p.IdleDays == 0 {
+		p.IdleDays = db.IdleDays()
 	}
 	query, args, err := r.build(p)
 	if err != nil {

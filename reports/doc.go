@@ -15,14 +15,18 @@
 // Every value a user passes (a month, a user name, a billed figure, a file
 // path) reaches DuckDB as a bound parameter, never spliced into SQL text.
 //
-// A report is only as good as the state it reads: EnsureState recomputes
-// DIR/state first when it is missing, was computed from another dataset
-// version, for another as-of time or from another licence file.
+// A report is only as good as the state it reads: EnsureState returns the
+// stored DIR/state when it fits (dataset.StateInfo.Fits), and otherwise
+// computes a state — private to the report, in a temporary folder, unless
+// the caller holds the writer lock and asks to store it — when the stored
+// one is missing, torn, computed from another dataset version, for another
+// as-of time or from another licence file.
 //
 // Typical use:
 //
-//	info, _, err := reports.EnsureState(ctx, dir, reports.StateOptions{AsOf: asOf})
-//	db, err := reports.Open(ctx, dir)
+//	st, _, err := reports.EnsureState(ctx, dir, reports.StateOptions{AsOf: asOf})
+//	defer st.Close()
+//	db, err := reports.Open(ctx, dir, st)
 //	defer db.Close()
 //	t, err := db.Run(ctx, "idle-cals", reports.DefaultParams())
 //	err = reports.Write(os.Stdout, t, reports.FormatCSV)

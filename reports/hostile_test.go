@@ -79,7 +79,7 @@ func hostileEstate(t *testing.T) (data, license string) {
 	ctx := context.Background()
 	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err)
-	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: asOf, License: license})
+	_, err = ensureStored(ctx, data, StateOptions{AsOf: asOf, License: license})
 	require.NoError(t, err)
 	return data, license
 }
@@ -91,7 +91,7 @@ func hostileEstate(t *testing.T) (data, license string) {
 func TestHostileValuesComeOutIntact(t *testing.T) {
 	ctx := context.Background()
 	data, license := hostileEstate(t)
-	db, err := Open(ctx, data)
+	db, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer db.Close()
 
@@ -105,7 +105,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 		}
 	}
 
-	idle, err := db.Run(ctx, "idle-cals", DefaultParams())
+	idle, err := db.Run(ctx, "idle-cals", Params{All: true})
 	require.NoError(t, err)
 	var csvOut, jsonOut, tableOut bytes.Buffer
 	require.NoError(t, Write(&csvOut, idle, FormatCSV))
@@ -143,7 +143,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 	require.Equal(t, hostileUsers[0], double.Rows[0][0])
 
 	p := DefaultParams()
-	p.IdleDays = 0
+	p.IdleDays = 1 // the hostile users are all idle a day or more at the as-of time
 	everyone, err := db.Run(ctx, "idle-cals", p)
 	require.NoError(t, err)
 	err = Write(&bytes.Buffer{}, everyone, FormatQMC)
@@ -151,7 +151,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 
 	// A simulation against one named CAL denies all but the first user.
 	require.NoError(t, meterSimulate(ctx, data, license, asOf))
-	simulated, err := Open(ctx, data)
+	simulated, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer simulated.Close()
 	denials, err := simulated.Run(ctx, "denials", DefaultParams())
@@ -169,7 +169,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 func TestHostileFlagsAreBoundNotSpliced(t *testing.T) {
 	ctx := context.Background()
 	data, _ := hostileEstate(t)
-	db, err := Open(ctx, data)
+	db, err := openStored(t, ctx, data)
 	require.NoError(t, err)
 	defer db.Close()
 	for name, tc := range map[string]struct {
@@ -177,9 +177,10 @@ func TestHostileFlagsAreBoundNotSpliced(t *testing.T) {
 		params func(*Params)
 		rows   int
 	}{
-		"capacity --month with SQL":   {"capacity", func(p *Params) { p.Month = "2024-03'; DROP TABLE x; --" }, 0},
-		"usage --month with SQL":      {"usage", func(p *Params) { p.Month = "2024-03'; DROP VIEW holders; --" }, 0},
-		"capacity --by user --month":  {"capacity", func(p *Params) { p.By, p.Month = "user", "' OR 1=1 --" }, 0},
+		// A --month that is not YYYY-MM is refused (-1: an error) before any SQL.
+		"capacity --month with SQL":   {"capacity", func(p *Params) { p.Month = "2024-03'; DROP TABLE x; --" }, -1},
+		"usage --month with SQL":      {"usage", func(p *Params) { p.Month = "2024-03'; DROP VIEW holders; --" }, -1},
+		"capacity --by user --month":  {"capacity", func(p *Params) { p.By, p.Month = "user", "' OR 1=1 --" }, -1},
 		"explain x' OR '1'='1":        {"explain", func(p *Params) { p.User = "x' OR '1'='1" }, 0},
 		"explain %":                   {"explain", func(p *Params) { p.User = "%" }, 0},
 		"explain a hostile user":      {"explain", func(p *Params) { p.User = hostileUsers[4] }, 3},
@@ -192,6 +193,10 @@ func TestHostileFlagsAreBoundNotSpliced(t *testing.T) {
 			p := DefaultParams()
 			tc.params(&p)
 			table, err := db.Run(ctx, tc.report, p)
+			if tc.rows < 0 {
+				require.ErrorContains(t, err, "--month")
+				return
+			}
 			require.NoError(t, err)
 			require.Len(t, table.Rows, tc.rows)
 			if len(p.Billed) > 0 {
@@ -200,7 +205,7 @@ func TestHostileFlagsAreBoundNotSpliced(t *testing.T) {
 		})
 	}
 	// Nothing was dropped.
-	idle, err := db.Run(ctx, "idle-cals", DefaultParams())
+	idle, err := db.Run(ctx, "idle-cals", Params{All: true})
 	require.NoError(t, err)
 	require.Len(t, idle.Rows, len(hostileUsers)+1)
 }

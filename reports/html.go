@@ -77,7 +77,9 @@ type htmlPage struct {
 	Burn, Months, Named    *chart
 	Concurrency            []*chart // one per pool
 	Revoke                 listing
-	RevokeCounts           string // how many of each licence type
+	RevokeCounts           string  // how many of each licence type
+	Retired                listing // CAL-era holders retired at the conversion (folded)
+	RetiredCount           int
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
 	Advice                 listing // the licence advice (advice.go)
@@ -184,6 +186,9 @@ func known(v *int64) string {
 
 // buildPage runs the reports the page shows and lays them out.
 func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
+	if p.IdleDays == 0 {
+		p.IdleDays = db.IdleDays()
+	}
 	summary, err := db.Run(ctx, "summary", p)
 	if err != nil {
 		return nil, err
@@ -193,7 +198,7 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 	sum := records(summary)[0]
 	info := db.Info()
-	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode, IdleDays: p.IdleDays,
+	pg := &htmlPage{AsOf: db.AsOf().Format(displayTime) + " UTC", Mode: info.Mode.String(), IdleDays: p.IdleDays,
 		License: "none (pool sizes unknown)", CapacityMonth: sum.str("capacity_month")}
 	if info.LicenseFile != "" {
 		pg.License = filepath.Base(info.LicenseFile)
@@ -222,13 +227,21 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 	pg.Concurrency = concurrencyCharts(records(concurrency))
 
-	idle, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays, OnlyIdle: true})
+	idle, err := db.Run(ctx, "idle-cals", Params{IdleDays: p.IdleDays})
 	if err != nil {
 		return nil, err
 	}
-	pg.Revoke = list(idle, maxRevokeRows, "qvmeter report idle-cals --only-idle",
+	pg.Revoke = list(idle, maxRevokeRows, "qvmeter report idle-cals",
 		"cal_type", "user", "document", "last_used", "idle_days", "sessions", "frees_at", "pool")
 	pg.RevokeCounts = countByType(records(idle))
+
+	retired, err := db.Run(ctx, "idle-cals", Params{Retired: true})
+	if err != nil {
+		return nil, err
+	}
+	pg.Retired = list(retired, maxRevokeRows, "qvmeter report idle-cals --retired",
+		"cal_type", "user", "document", "last_used", "sessions", "retired_at", "pool")
+	pg.RetiredCount = len(retired.Rows)
 
 	for _, top := range []struct {
 		by   string
@@ -248,7 +261,11 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	pg.Anomalies = list(anomalies, maxAnomalyRows, "qvmeter report anomalies",
 		"kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
 
-	advice, err := Advise(ctx, db, p)
+	adviceParams := p
+	if adviceParams.Months == 0 { // the page weighs the default months
+		adviceParams.Months, adviceParams.RareDays = DefaultAdviceMonths, DefaultRareDays
+	}
+	advice, err := Advise(ctx, db, adviceParams)
 	if err != nil {
 		return nil, err
 	}

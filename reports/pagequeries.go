@@ -32,7 +32,8 @@ GROUP BY day ORDER BY day`, nil, nil
 // namedWeeksReport counts the named CALs held at the end of each week of
 // the dataset (Monday to Monday, the last week cut at the as-of time), and
 // how many of them had been idle --idle-days or more by then. A holder
-// counts from its first use until it is revoked; its uses are its user's
+// counts from its first use until it is revoked or retired at the
+// conversion to a Signed License Key; its uses are its user's
 // sessions on its servers between its first and last use, so that the last
 // week agrees with idle-cals. An ASOF join finds each holder's latest use
 // before a week's end without comparing every week with every session.
@@ -49,7 +50,8 @@ var namedWeeksReport = &Report{
 	build: func(p Params) (string, []any, error) {
 		var b binder
 		return fmt.Sprintf(`
-WITH h AS (SELECT pool, user_key, servers, first_used, last_used, CASE WHEN revoked THEN revoked_at END AS revoked_at
+WITH h AS (SELECT pool, user_key, servers, first_used, last_used,
+                  CASE WHEN revoked THEN revoked_at WHEN retired THEN retired_at END AS revoked_at
            FROM holders WHERE cal_type = 'named'),
 uses AS (SELECT h.pool, h.user_key, h.first_used, s.session_end AS used
          FROM h JOIN sessions s ON s.user_key = h.user_key AND s.session_end BETWEEN h.first_used AND h.last_used
@@ -59,10 +61,10 @@ weeks AS (SELECT week, least(week + INTERVAL 7 DAY, getvariable('as_of')) AS wee
                                               getvariable('as_of') - INTERVAL 1 MILLISECOND, INTERVAL 7 DAY)) AS week
                 FROM sessions)),
 held AS (SELECT w.week, w.week_end, h.pool, h.user_key, h.first_used
-         FROM weeks w JOIN h ON h.first_used <= w.week_end AND (h.revoked_at IS NULL OR h.revoked_at > w.week_end))
-SELECT held.week, count(*) AS holders,
-       count(*) FILTER (u.used > held.week_end - to_days(%[1]s::INTEGER)) AS active,
-       count(*) FILTER (u.used IS NULL OR u.used <= held.week_end - to_days(%[1]s::INTEGER)) AS idle
+         FROM weeks w LEFT JOIN h ON h.first_used <= w.week_end AND (h.revoked_at IS NULL OR h.revoked_at > w.week_end))
+SELECT held.week, count(held.user_key) AS holders,
+       count(held.user_key) FILTER (u.used > held.week_end - to_days(%[1]s::INTEGER)) AS active,
+       count(held.user_key) FILTER (u.used IS NULL OR u.used <= held.week_end - to_days(%[1]s::INTEGER)) AS idle
 FROM held ASOF LEFT JOIN uses u
   ON u.pool = held.pool AND u.user_key = held.user_key AND u.first_used = held.first_used AND u.used <= held.week_end
 GROUP BY held.week ORDER BY held.week`, b.bind(p.IdleDays)), b.args, nil

@@ -44,8 +44,12 @@ func (r *Report) Accepts(flag string) bool { return slices.Contains(r.Flags, fla
 // Params are a report's parameters; each report reads only those its Flags
 // name. Start from DefaultParams.
 type Params struct {
-	IdleDays int    // --idle-days: a holder idle this many days or more is idle
-	OnlyIdle bool   // --only-idle: idle-cals keeps the idle rows only
+	// IdleDays (--idle-days): a holder idle this many days or more is idle;
+	// 0 means the licence's [policy] idle_days (DefaultIdleDays without one).
+	IdleDays int
+	OnlyIdle bool   // --only-idle: what idle-cals does by default; kept for scripts
+	All      bool   // --all: idle-cals lists every holder, idle or not
+	Retired  bool   // --retired: idle-cals lists the CAL-era holders retired at the conversion
 	CALType  string // --cal-type: idle-cals keeps one licence type
 	By       string // --by: capacity user|document|server; usage day|month[,user|document|server]
 	Month    string // --month: YYYY-MM, keeps that UTC month only
@@ -58,12 +62,14 @@ type Params struct {
 	WriteLicense string // --write-license: write the what-if licence to this file
 }
 
-// DefaultIdleDays is the idle threshold unless --idle-days says otherwise.
+// DefaultIdleDays is the idle threshold without a licence file or
+// --idle-days ([policy] idle_days sets it in the licence).
 const DefaultIdleDays = 30
 
-// DefaultParams are the parameters of a report run without flags.
+// DefaultParams are the parameters of a report run without flags: the idle
+// threshold is the licence's; the advice weighs DefaultAdviceMonths months.
 func DefaultParams() Params {
-	return Params{IdleDays: DefaultIdleDays, Months: DefaultAdviceMonths, RareDays: DefaultRareDays}
+	return Params{Months: DefaultAdviceMonths, RareDays: DefaultRareDays}
 }
 
 // Billed is one month's Analyzer Capacity minutes from the vendor's usage
@@ -75,6 +81,15 @@ type Billed struct {
 }
 
 var monthPattern = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
+
+// checkMonth refuses a --month that is not a UTC month YYYY-MM (empty: all
+// months), rather than answering with an empty report.
+func checkMonth(month string) error {
+	if month != "" && !monthPattern.MatchString(month) {
+		return fmt.Errorf("--month %q: want a month YYYY-MM, e.g. 2024-03", month)
+	}
+	return nil
+}
 
 // ReadBilled reads a CSV of month,minutes[,pool] rows, with or without a
 // header row.

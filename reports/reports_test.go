@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the reports' output")
@@ -66,10 +66,10 @@ func prepareEstates(root string) error {
 			return err
 		}
 	}
-	if _, _, err := EnsureState(ctx, recon, StateOptions{AsOf: asOf, License: estateLic}); err != nil {
+	if _, err := ensureStored(ctx, recon, StateOptions{AsOf: asOf, License: estateLic}); err != nil {
 		return err
 	}
-	if _, _, err := EnsureState(ctx, filepath.Join(root, dataMidMar), StateOptions{AsOf: midMarch, License: estateLic}); err != nil {
+	if _, err := ensureStored(ctx, filepath.Join(root, dataMidMar), StateOptions{AsOf: midMarch, License: estateLic}); err != nil {
 		return err
 	}
 	if err := meterSimulate(ctx, filepath.Join(root, dataSim), estateLic, asOf); err != nil {
@@ -88,11 +88,11 @@ func meterSimulate(ctx context.Context, dir, license string, asOf time.Time) err
 	if err != nil {
 		return err
 	}
-	ds, err := metering.OpenDataset(dir)
+	ds, err := dataset.ListFiles(dir)
 	if err != nil {
 		return err
 	}
-	st, err := ds.Replay(ctx, metering.Config{Mode: metering.Simulate, AsOf: asOf, License: lic})
+	st, err := metering.Replay(ctx, ds, metering.Config{Mode: metering.Simulate, AsOf: asOf, License: lic})
 	if err != nil {
 		return err
 	}
@@ -100,12 +100,12 @@ func meterSimulate(ctx context.Context, dir, license string, asOf time.Time) err
 		return err
 	}
 	st.Info.LicenseSHA256 = sum
-	return metering.WriteState(dir, st)
+	return dataset.ReplaceState(dir, st.WriteTables)
 }
 
 // openEstate opens one of the prepared estates for the test.
 func openEstate(t testing.TB, name string) *DB {
-	db, err := Open(context.Background(), estates[name])
+	db, err := openStored(t, context.Background(), estates[name])
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -126,6 +126,8 @@ var goldenCases = []goldenCase{
 	{name: "idle-cals-named-only-idle-45d", data: dataRecon, report: "idle-cals",
 		params:  func(p *Params) { p.CALType, p.OnlyIdle, p.IdleDays = "named", true, 45 },
 		formats: []string{FormatTable, FormatCSV, FormatJSON, FormatParquet, FormatQMC}},
+	{name: "idle-cals-all-7d", data: dataRecon, report: "idle-cals", params: func(p *Params) { p.All, p.IdleDays = true, 7 }},
+	{name: "idle-cals-retired-named", data: dataRecon, report: "idle-cals", params: func(p *Params) { p.Retired, p.CALType = true, "named" }},
 	{name: "idle-cals-simulate", data: dataSim, report: "idle-cals"},
 	{name: "capacity", data: dataRecon, report: "capacity"},
 	{name: "capacity-mid-march-forecast", data: dataMidMar, report: "capacity"},

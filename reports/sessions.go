@@ -43,6 +43,9 @@ var usageReport = &Report{
 	// rather than the string: 2.5 times faster, and two of the estate's keys
 	// would have to collide (odds about 1e-11 for 20,000 users) to be off.
 	build: func(p Params) (string, []any, error) {
+		if err := checkMonth(p.Month); err != nil {
+			return "", nil, err
+		}
 		by := strings.Split(cmp.Or(p.By, "month"), ",")
 		if len(by) > 2 {
 			return "", nil, fmt.Errorf("--by %q: want day|month, optionally followed by ,user ,document or ,server", p.By)
@@ -75,10 +78,11 @@ GROUP BY %s ORDER BY %s`, strings.Join(keys, ", "), strings.Join(inner, ", "), m
 var explainReport = &Report{
 	Name: "explain",
 	Description: "one user's story (qvmeter explain USER): sessions by month, licences held, last use per server, " +
-		"capacity minutes by month, each row traceable to the log line behind it",
+		"capacity minutes by month, each row traceable to the log line behind it; for a user the licence's exclude " +
+		"patterns leave out, one excluded row naming the pattern instead",
 	Flags: []string{"user"},
 	Columns: []Column{
-		{"section", String, "month (sessions by month), licence (a licence held), server (use per server) or capacity (capacity minutes by month)"},
+		{"section", String, "month (sessions by month), licence (a licence held), server (use per server), capacity (capacity minutes by month), or excluded (the user is left out of every figure)"},
 		{"period", String, "month and capacity rows: the UTC month YYYY-MM"},
 		{"cal_type", String, "licence rows: named, document, professional or analyzer"},
 		{"document", String, "licence rows of document CALs: the document key"},
@@ -89,6 +93,7 @@ var explainReport = &Report{
 		{"first_used", Time, "earliest session start (licence rows: first use, a session end)"},
 		{"last_used", Time, "latest session end"},
 		{"source", String, "source_file:source_line of the latest session behind the row"},
+		{"excluded_by", String, "excluded row: the licence's exclude pattern that leaves the user out"},
 	},
 	build: func(p Params) (string, []any, error) {
 		if p.User == "" {
@@ -100,7 +105,7 @@ var explainReport = &Report{
 		return fmt.Sprintf(`
 WITH s AS MATERIALIZED (SELECT session_start, session_end, duration_ms, server, document_key, cal_class, source_file, source_line
                         FROM sessions WHERE user_key = %[1]s),
-h AS (SELECT * FROM holders WHERE user_key = %[1]s),
+h AS (SELECT * FROM holders WHERE user_key = %[1]s AND NOT retired),
 story AS (
   SELECT 1 AS part, 'month' AS section, strftime(session_end, '%%Y-%%m') AS period, NULL AS cal_type, NULL AS document,
          NULL AS server, count(*) AS sessions, round(sum(duration_ms)::DOUBLE / 60000, 1) AS duration_minutes,
@@ -124,7 +129,10 @@ story AS (
                     arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line)) AS source
              FROM s WHERE cal_class = 'analyzer_capacity' GROUP BY period) s ON s.period = c.month
 )
-SELECT section, period, cal_type, document, server, sessions, duration_minutes, capacity_minutes, first_used, last_used, source
-FROM story ORDER BY part, period, cal_type, document, server`, user), b.args, nil
+SELECT section, period, cal_type, document, server, sessions, duration_minutes, capacity_minutes, first_used, last_used, source, excluded_by
+FROM (SELECT *, NULL::VARCHAR AS excluded_by FROM story
+      UNION ALL
+      SELECT 0, 'excluded', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pattern FROM excluded_users WHERE user_key = %[1]s)
+ORDER BY part, period, cal_type, document, server`, user), b.args, nil
 	},
 }

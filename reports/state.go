@@ -2,15 +2,12 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 )
 
@@ -27,35 +24,34 @@ type StateOptions struct {
 	ComputedBy string
 	// Now is the clock for a zero AsOf (default time.Now).
 	Now func() time.Time
+	// Store replaces the data folder's state when it does not fit: the
+	// caller holds the writer lock (dataset.Lock), as qvmeter meter and run
+	// do. Without it a state that does not fit is computed into a private
+	// temporary folder and the stored one is left alone.
+	Store bool
 }
 
-// ReadStateInfo reads DIR/state/state.json.
-func ReadStateInfo(dataDir string) (*metering.StateInfo, error) {
-	path := filepath.Join(dataDir, ingest.StateDir, metering.StateInfoFile)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var info metering.StateInfo
-	if err := json.Unmarshal(raw, &info); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &info, nil
-}
-
-// EnsureState makes DIR/state fit to report from, recomputing it (in the
-// mode it was computed in, reconstruct when there was none) when it is
-// missing, when it was computed from another version of the dataset, for
-// another as-of time than opts.AsOf, or from another licence than
-// opts.License. It returns the state's info and whether it recomputed it.
-func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*metering.StateInfo, bool, error) {
-	ds, err := metering.OpenDataset(dataDir)
+// EnsureState returns a state fit to report from, open (close it when
+// done): the data folder's state when it fits (dataset.StateInfo.Fits), or
+// one recomputed in the mode the stored state was computed in (reconstruct
+// when there was none), when the stored one is missing, torn, computed
+// from another version of the dataset, for another as-of time than
+// opts.AsOf, or from another licence than opts.License. The recomputed
+// state replaces the stored one only with opts.Store; otherwise it is
+// private. It also reports whether it recomputed.
+func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*dataset.State, bool, error) {
+	files, err := dataset.ListFiles(dataDir)
 	if err != nil {
 		return nil, false, err
 	}
-	info, err := ReadStateInfo(dataDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	stored, err := dataset.OpenState(dataDir)
+	var torn *dataset.ErrTornState
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.As(err, &torn) {
 		return nil, false, err
+	}
+	var info *dataset.StateInfo
+	if stored != nil {
+		info = &stored.Info
 	}
 	license := opts.License
 	if license == "" && info != nil {
@@ -68,32 +64,47 @@ func EnsureState(ctx context.Context, dataDir string, opts StateOptions) (*meter
 		lic, licenseSum, licenseErr = metering.LoadLicense(license)
 	}
 	if licenseErr != nil && opts.License != "" {
+		closeState(stored)
 		return nil, false, licenseErr
 	}
-	asOf := opts.AsOf.UTC().Truncate(time.Second)
 	// A recorded licence that cannot be read any more is no reason to
 	// recompute, only an obstacle when the state must be recomputed anyway.
-	if info != nil && info.DatasetVersion == ds.Version && (licenseErr != nil || info.LicenseSHA256 == licenseSum) &&
-		(opts.AsOf.IsZero() || info.AsOf == asOf.Format(time.RFC3339)) {
-		return info, false, nil
+	if info != nil && info.Fits(dataset.Want{DatasetVersion: files.Version, AsOf: opts.AsOf, LicenseSHA256: licenseSum, AnyLicense: licenseErr != nil}) {
+		return stored, false, nil
 	}
+	closeState(stored)
 	if licenseErr != nil {
 		return nil, false, fmt.Errorf("recomputing the state with the licence it recorded: %w", licenseErr)
 	}
-	if opts.AsOf.IsZero() {
+	asOf := opts.AsOf
+	if asOf.IsZero() {
 		now := time.Now
 		if opts.Now != nil {
 			now = opts.Now
 		}
-		asOf = now().UTC().Truncate(time.Second)
+		asOf = now()
 	}
-	cfg := metering.Config{AsOf: asOf, License: lic}
-	if info != nil && info.Mode == metering.Simulate.String() && lic != nil {
+	cfg := metering.Config{AsOf: dataset.AsOfTime(asOf), License: lic}
+	if info != nil && info.Mode == metering.Simulate && lic != nil {
 		cfg.Mode = metering.Simulate
 	}
-	st, err := ds.ReplayInto(ctx, dataDir, cfg, metering.Provenance{LicenseFile: license, LicenseSHA256: licenseSum, ComputedBy: opts.ComputedBy})
+	st, err := metering.Compute(ctx, files, cfg, metering.Provenance{LicenseFile: license, LicenseSHA256: licenseSum, ComputedBy: opts.ComputedBy})
 	if err != nil {
 		return nil, false, err
 	}
-	return &st.Info, true, nil
+	if !opts.Store {
+		private, err := dataset.PrivateState(st.WriteTables)
+		return private, err == nil, err
+	}
+	if err := dataset.ReplaceState(dataDir, st.WriteTables); err != nil {
+		return nil, false, fmt.Errorf("writing the state: %w", err)
+	}
+	replaced, err := dataset.OpenState(dataDir)
+	return replaced, err == nil, err
+}
+
+func closeState(st *dataset.State) {
+	if st != nil {
+		st.Close()
+	}
 }

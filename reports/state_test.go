@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/stretchr/testify/require"
 )
 
 // smallEstate ingests one log of two sessions and returns the data folder,
@@ -51,18 +51,23 @@ func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
 		"fresh without as-of or licence keeps the state's": {opts: func(string) StateOptions { return StateOptions{} }},
 		"another as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.AddDate(0, 0, 1)} },
 			recomputed: true, asOf: "2024-03-11T00:00:00Z"},
-		"fractional seconds are the same as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} }},
+		"another millisecond is another as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Millisecond)} },
+			recomputed: true, asOf: "2024-03-10T00:00:00.3Z"},
+		"below a millisecond is the same as-of": {opts: func(string) StateOptions { return StateOptions{AsOf: march10.Add(300 * time.Microsecond)} }},
 		"missing state": {change: func(t *testing.T, data, _, _ string) {
-			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+			require.NoError(t, os.RemoveAll(filepath.Join(data, dataset.StateDir)))
 		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
 		"licence edited": {change: func(t *testing.T, _, _, license string) {
 			require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nnamed_dynamic = true\n"), 0o644))
 		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
 		"no as-of and stale: now": {change: func(t *testing.T, data, _, _ string) {
-			require.NoError(t, os.RemoveAll(filepath.Join(data, ingest.StateDir)))
+			require.NoError(t, os.RemoveAll(filepath.Join(data, dataset.StateDir)))
 		}, opts: func(l string) StateOptions {
 			return StateOptions{License: l, Now: func() time.Time { return time.Date(2024, 3, 20, 8, 0, 0, 5, time.UTC) }}
 		}, recomputed: true, asOf: "2024-03-20T08:00:00Z"},
+		"torn state.json": {change: func(t *testing.T, data, _, _ string) {
+			require.NoError(t, os.WriteFile(filepath.Join(data, dataset.StateDir, dataset.StateInfoFile), nil, 0o644))
+		}, opts: func(string) StateOptions { return StateOptions{AsOf: march10} }, recomputed: true},
 		"dataset grew": {change: func(t *testing.T, data, logs, _ string) {
 			writeLog(t, filepath.Join(logs, "Sessions_QVS-A_2024-03-05.log"),
 				sessionLine(3, `CORP\carol`, `C:\Docs\Sales.qvw`, "Named User", time.Date(2024, 3, 5, 9, 0, 0, 0, time.UTC), 30))
@@ -79,20 +84,41 @@ func TestEnsureStateRecomputesOnlyWhenStale(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			data, logs, license := smallEstate(t)
-			_, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: march10, License: license})
+			first, recomputed, err := EnsureState(ctx, data, StateOptions{AsOf: march10, License: license, Store: true})
 			require.NoError(t, err)
 			require.True(t, recomputed, "no state yet")
+			require.NoError(t, first.Close())
 			if tc.change != nil {
 				tc.change(t, data, logs, license)
 			}
-			info, recomputed, err := EnsureState(ctx, data, tc.opts(license))
+			before, _ := dataset.ReadStateInfo(data)
+
+			// A report computes a state that does not fit privately and
+			// leaves the stored one alone.
+			opts := tc.opts(license)
+			private, recomputed, err := EnsureState(ctx, data, opts)
 			require.NoError(t, err)
 			require.Equal(t, tc.recomputed, recomputed)
-			require.Equal(t, cmp.Or(tc.asOf, "2024-03-10T00:00:00Z"), info.AsOf)
-			require.Equal(t, cmp.Or(tc.mode, "reconstruct"), info.Mode)
-			onDisk, err := ReadStateInfo(data)
+			require.Equal(t, recomputed, private.Private())
+			require.Equal(t, cmp.Or(tc.asOf, "2024-03-10T00:00:00Z"), private.Info.AsOf.Format(dataset.AsOfLayout))
+			require.Equal(t, cmp.Or(tc.mode, "reconstruct"), private.Info.Mode.String())
+			require.NoError(t, private.Close())
+			if recomputed {
+				require.NoDirExists(t, private.Dir, "a private state is removed when closed")
+			}
+			after, _ := dataset.ReadStateInfo(data)
+			require.Equal(t, before, after, "the stored state is left alone")
+
+			// meter and run store it.
+			opts.Store = true
+			stored, recomputed, err := EnsureState(ctx, data, opts)
 			require.NoError(t, err)
-			require.Equal(t, info, onDisk)
+			defer stored.Close()
+			require.Equal(t, tc.recomputed, recomputed)
+			require.False(t, stored.Private())
+			onDisk, err := dataset.ReadStateInfo(data)
+			require.NoError(t, err)
+			require.Equal(t, stored.Info, *onDisk)
 		})
 	}
 }
@@ -103,12 +129,34 @@ func TestEnsureStateErrors(t *testing.T) {
 	_, _, err := EnsureState(ctx, data, StateOptions{License: filepath.Join(t.TempDir(), "missing.toml")})
 	require.ErrorContains(t, err, "missing.toml")
 
-	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: fixedNow, License: license})
+	st, _, err := EnsureState(ctx, data, StateOptions{AsOf: fixedNow, License: license, Store: true})
 	require.NoError(t, err)
+	require.NoError(t, st.Close())
 	require.NoError(t, os.Remove(license))
 	_, _, err = EnsureState(ctx, data, StateOptions{AsOf: fixedNow.Add(time.Hour)})
 	require.ErrorContains(t, err, "recomputing the state with the licence it recorded")
 
-	_, err = Open(ctx, t.TempDir())
+	_, err = dataset.OpenState(t.TempDir())
 	require.ErrorContains(t, err, "no licence state")
+}
+
+// ensureStored brings the data folder's stored state up to date as qvmeter
+// meter does, and says whether it recomputed it.
+func ensureStored(ctx context.Context, data string, opts StateOptions) (bool, error) {
+	opts.Store = true
+	st, recomputed, err := EnsureState(ctx, data, opts)
+	if err != nil {
+		return false, err
+	}
+	return recomputed, st.Close()
+}
+
+// openStored opens a DB over the data folder's stored state, closed with the test.
+func openStored(tb testing.TB, ctx context.Context, data string) (*DB, error) {
+	st, err := dataset.OpenState(data)
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() { st.Close() })
+	return Open(ctx, data, st)
 }

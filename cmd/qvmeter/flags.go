@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -36,4 +37,9 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// waitFlag is --wait of the commands that write under the data folder.
+func waitFlag(fs *pflag.FlagSet) *time.Duration {
+	return fs.Duration("wait", 0, "wait this long for another qvmeter writing DIR to finish (e.g. 10m; 0: refuse at once)")
 }

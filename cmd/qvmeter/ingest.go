@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -38,7 +39,8 @@ cannot be read go to DIR/rejects/.
 
 The run commits at its end in one atomic step: killed at any moment, it
 leaves the dataset as it was, and the next run completes it. Only one
-ingest may write a DIR at a time.
+qvmeter may write a DIR at a time: a second one refuses at once, naming the
+process that holds DIR/lock, or waits up to --wait for it.
 
 Exit codes: 0 done; 1 failed, or some paths could not be read (the others
 were ingested); 2 more lines were rejected than --max-reject-ratio allows
@@ -56,6 +58,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
+	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Wait: *wait})
 	if err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ing
 	stop := showProgress(stderr, opts.Progress)
 	sum, err := ingest.Run(ctx, opts)
 	stop()
-	var locked *ingest.ErrLocked
+	var locked *dataset.ErrLocked
 	if errors.As(err, &locked) {
 		return nil, &exitError{code: 1, err: err}
 	}

@@ -10,17 +10,17 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/stretchr/testify/require"
 )
 
 func writeMeterDataset(t *testing.T, dir string) {
-	folder := filepath.Join(dir, ingest.SessionsDir, "month=2024-03")
+	folder := filepath.Join(dir, dataset.SessionsDir, "month=2024-03")
 	require.NoError(t, os.MkdirAll(folder, 0o755))
 	start := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
 	user, cal, machine := `CORP\alice`, "Named User", "m1"
-	rows := []ingest.SessionRow{{SessionStart: start, SessionEnd: start + 600_000, DurationMS: 600_000, UserKey: `corp\alice`,
+	rows := []dataset.SessionRow{{SessionStart: start, SessionEnd: start + 600_000, DurationMS: 600_000, UserKey: `corp\alice`,
 		AuthenticatedUser: &user, DocumentKey: "c:/docs/sales.qvw", Server: "A", CALType: &cal, CALClass: "named",
 		ClientMachineID: &machine, SourceFile: "Sessions_A_2024-03-01.log", SourceLine: 2}}
 	require.NoError(t, parquet.WriteFile(filepath.Join(folder, "part-0.parquet"), rows))
@@ -37,14 +37,14 @@ func TestMeterWritesStateAndReplacesIt(t *testing.T) {
 		require.Equal(t, 0, code, stderr.String())
 		require.Contains(t, stdout.String(), "1 sessions replayed")
 	}
-	var info metering.StateInfo
-	raw, err := os.ReadFile(filepath.Join(dir, ingest.StateDir, metering.StateInfoFile))
+	var info dataset.StateInfo
+	raw, err := os.ReadFile(filepath.Join(dir, dataset.StateDir, dataset.StateInfoFile))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &info))
-	require.Equal(t, "2024-03-10T00:00:00Z", info.AsOf)
+	require.Contains(t, string(raw), `"as_of": "2024-03-10T00:00:00Z"`, "read through DIR/state as other tools do")
 	require.Len(t, info.LicenseSHA256, 64)
 	require.NotEmpty(t, info.DatasetVersion)
-	holders, err := parquet.ReadFile[metering.HolderRow](filepath.Join(dir, ingest.StateDir, metering.HoldersTable))
+	holders, err := parquet.ReadFile[metering.HolderRow](filepath.Join(dir, dataset.StateDir, metering.HoldersTable))
 	require.NoError(t, err)
 	require.Len(t, holders, 1)
 	require.Equal(t, `CORP\alice`, holders[0].User)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/reports"
 )
 
@@ -63,8 +64,10 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("report", c.stderr, help.String())
 	common := addReportFlags(fs)
 	p := reports.DefaultParams()
-	fs.IntVar(&p.IdleDays, "idle-days", p.IdleDays, "idle-cals, summary: a licence unused this many days or more is idle")
-	fs.BoolVar(&p.OnlyIdle, "only-idle", false, "idle-cals: keep the idle rows only")
+	fs.IntVar(&p.IdleDays, "idle-days", p.IdleDays, "idle-cals, summary: a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
+	fs.BoolVar(&p.All, "all", false, "idle-cals: list every holder, idle or not")
+	fs.BoolVar(&p.OnlyIdle, "only-idle", false, "idle-cals: list the idle holders only (the default; kept for scripts)")
+	fs.BoolVar(&p.Retired, "retired", false, "idle-cals: list the CAL-era holders retired at the conversion, with their last use")
 	fs.StringVar(&p.CALType, "cal-type", "", "idle-cals: keep one licence type (named, document, professional, analyzer)")
 	fs.StringVar(&p.By, "by", "", "capacity: user, document or server; usage: day or month, optionally ,user ,document or ,server")
 	fs.StringVar(&p.Month, "month", "", "capacity, usage: keep one UTC month (YYYY-MM)")
@@ -121,14 +124,16 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, name string, p rep
 			return err
 		}
 	}
-	info, recomputed, err := reports.EnsureState(ctx, *flags.data, reports.StateOptions{AsOf: asOf, License: *flags.license, ComputedBy: version()})
+	st, recomputed, err := reports.EnsureState(ctx, *flags.data, reports.StateOptions{AsOf: asOf, License: *flags.license, ComputedBy: version()})
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	if recomputed {
-		fmt.Fprintf(stderr, "qvmeter report: state recomputed (%s) as of %s: %d sessions\n", info.Mode, info.AsOf, info.Sessions)
+		fmt.Fprintf(stderr, "qvmeter report: state computed for this report (%s) as of %s: %d sessions; the stored state is left as it is\n",
+			st.Info.Mode, st.Info.AsOf.Format(dataset.AsOfLayout), st.Info.Sessions)
 	}
-	db, err := reports.Open(ctx, *flags.data)
+	db, err := reports.Open(ctx, *flags.data, st)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/reports"
 )
 
@@ -35,12 +36,21 @@ func TestReportHelpListsEveryReportWithItsColumns(t *testing.T) {
 	}
 }
 
-func TestReportRecomputesStaleStateThenPrints(t *testing.T) {
+// A report for another as-of time computes its own state and leaves the
+// stored one (meter's) alone; a report that fits reads the stored one.
+func TestReportComputesItsOwnStateLeavingTheStored(t *testing.T) {
 	dir, license := meteredDataset(t)
+	code, _, stderrMeter := runQV(t, "meter", "--data", dir, "--license", license, "--as-of", "2024-03-10")
+	require.Equal(t, 0, code, stderrMeter)
+	stored, err := dataset.ReadStateInfo(dir)
+	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
-	args := []string{"report", "idle-cals", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
+	args := []string{"report", "idle-cals", "--all", "--data", dir, "--license", license, "--as-of", "2024-03-31", "--format", "json"}
 	require.Equal(t, 0, run(context.Background(), args, &stdout, &stderr), stderr.String())
-	require.Contains(t, stderr.String(), "state recomputed (reconstruct) as of 2024-03-31T00:00:00Z")
+	require.Contains(t, stderr.String(), "state computed for this report (reconstruct) as of 2024-03-31T00:00:00Z")
+	after, err := dataset.ReadStateInfo(dir)
+	require.NoError(t, err)
+	require.Equal(t, stored, after, "the stored state is meter's")
 	var rows []map[string]any
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rows))
 	require.Len(t, rows, 1)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/metering"
 	"github.com/qvmeter/qvmeter/reports"
@@ -40,8 +41,16 @@ Exit codes, for the scheduler to alert on:
 	   are replaced atomically), or some paths could not be read
 	2  more lines were rejected than --max-reject-ratio allows (the good
 	   rows are stored and the reports written)
-	3  an alert the licence file's [alerts] section configures fired:
-	   capacity forecast above budget, or more idle named CALs than allowed
+	3  an alert fired: a PATH holds no session logs at all, a server has
+	   been silent longer than it usually is (its longest gap between
+	   sessions over the previous eight weeks, and at least two days; the
+	   licence file's [alerts] silent_server_days sets a fixed limit), or
+	   an alert the licence file's [alerts] section configures: capacity
+	   forecast above budget, more idle named CALs than allowed
+
+run holds DIR's writer lock from start to end: a second writer (ingest,
+meter, run) refuses at once, naming it, or waits up to --wait. Reports run
+meanwhile read the state they started with.
 
 Example (cron, 02:30 every night):
 
@@ -62,6 +71,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,12 +90,31 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if *out == "" {
-		*out = filepath.Join(*data, "reports", asOf.Format(time.DateOnly))
+		*out = filepath.Join(*data, dataset.ReportsDir, asOf.Format(time.DateOnly))
 	}
 	step := stepLogger(c.stderr, *quiet)
 
+	if err := os.MkdirAll(*data, 0o755); err != nil {
+		return err
+	}
+	unlock, err := dataset.Lock(ctx, *data, *wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	var alerts []error
+	for _, path := range fs.Args() {
+		if n, err := countSessionLogs(path); err == nil && n == 0 {
+			alerts = append(alerts, fmt.Errorf("alert: %s holds no session logs (Sessions*.log): is the share mounted, is it the right folder?", path))
+		}
+	}
+	if files, err := dataset.ListFiles(*data); len(alerts) == len(fs.Args()) && (err != nil || len(files.Months) == 0) {
+		return &exitError{code: 3, err: errors.Join(alerts...)} // nothing to meter
+	}
+
 	started := time.Now()
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
 	if err != nil {
 		return err
 	}
@@ -94,18 +123,19 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	ingestErr := ingestOutcome(sum, *maxRejects)
 
 	started = time.Now()
-	info, recomputed, err := reports.EnsureState(ctx, *data, reports.StateOptions{AsOf: asOf, License: *license, ComputedBy: version()})
+	st, recomputed, err := reports.EnsureState(ctx, *data, reports.StateOptions{AsOf: asOf, License: *license, ComputedBy: version(), Store: true})
 	if err != nil {
 		return fmt.Errorf("metering: %w", err)
 	}
+	defer st.Close()
 	how := "up to date"
 	if recomputed {
-		how = fmt.Sprintf("%d sessions replayed", info.Sessions)
+		how = fmt.Sprintf("%d sessions replayed", st.Info.Sessions)
 	}
-	step(started, "meter", "%s as of %s (%s)", info.Mode, info.AsOf, how)
+	step(started, "meter", "%s as of %s (%s)", st.Info.Mode, st.Info.AsOf.Format(dataset.AsOfLayout), how)
 
 	started = time.Now()
-	db, err := reports.Open(ctx, *data)
+	db, err := reports.Open(ctx, *data, st)
 	if err != nil {
 		return err
 	}
@@ -142,10 +172,55 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if ingestErr != nil {
 		return ingestErr
 	}
-	if alerts := licenseAlerts(lic, tables, *idleDays); len(alerts) > 0 {
+	silent, err := silentServers(*data, st.Info.AsOf, lic)
+	if err != nil {
+		return err
+	}
+	alerts = append(append(alerts, silent...), licenseAlerts(lic, tables, *idleDays)...)
+	if len(alerts) > 0 {
 		return &exitError{code: 3, err: errors.Join(alerts...)}
 	}
 	return nil
+}
+
+// countSessionLogs counts the session logs a PATH of run yields.
+func countSessionLogs(path string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && ingest.IsSessionLog(d.Name()) {
+			n++
+		}
+		return err
+	})
+	return n, err
+}
+
+// silentServers are the alerts for servers silent longer than they usually
+// are, or than the licence's [alerts] silent_server_days.
+func silentServers(data string, asOf time.Time, lic *metering.License) ([]error, error) {
+	var fixed time.Duration
+	if lic != nil && lic.Alerts.SilentServerDays != nil {
+		fixed = time.Duration(*lic.Alerts.SilentServerDays) * 24 * time.Hour
+	}
+	silent, err := dataset.SilentServers(data, asOf, fixed)
+	if err != nil {
+		return nil, err
+	}
+	alerts := make([]error, len(silent))
+	for i, s := range silent {
+		last := "none in eight weeks"
+		if !s.LastSessionEnd.IsZero() {
+			last = s.LastSessionEnd.Format(time.RFC3339)
+		}
+		alerts[i] = fmt.Errorf("alert: server %s has been silent %s (last session ended %s; allowed %s): are its logs still collected?",
+			s.Server, days(s.Silence), last, days(s.Limit))
+	}
+	return alerts, nil
+}
+
+// days prints a duration in days with one decimal.
+func days(d time.Duration) string {
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
 // stepLogger returns the function that prints one line per step with its

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,7 +44,7 @@ func estateLogs(t *testing.T, dir, before string) {
 
 func storedRows(t *testing.T, data string) int64 {
 	t.Helper()
-	cat, err := ingest.LoadCatalog(data)
+	cat, err := dataset.LoadCatalog(data)
 	require.NoError(t, err)
 	var rows int64
 	for _, f := range cat.Files {

@@ -1,4 +1,4 @@
-package ingest
+package dataset
 
 // SessionRow is the Parquet schema of DIR/sessions/month=YYYY-MM/*.parquet:
 // one stored session, with the parser's columns under the same snake_case
@@ -48,6 +48,8 @@ type SessionRow struct {
 	CALClass           string   `parquet:"cal_class,dict"`
 	ExitClass          string   `parquet:"exit_class,dict"`
 	DurationMS         int64    `parquet:"duration_ms"`
+	User               *string  `parquet:"user,optional,dict"`
+	Implausible        *string  `parquet:"implausible,optional,dict"`
 
 	// SessionKey identifies the session for de-duplication: a 64-bit xxh3
 	// hash of the Session ID where the log has one, otherwise of (server,
@@ -68,10 +70,3 @@ type RejectRow struct {
 	Raw        string `parquet:"raw"`
 	IngestedAt int64  `parquet:"ingested_at,timestamp(millisecond:utc)"`
 }
-
-// Dataset layout under the data folder (--data, default ./qvmeter-data).
-const (
-	SessionsDir = "sessions" // Hive-style month=YYYY-MM/part-*.parquet
-	RejectsDir  = "rejects"  // part-*.parquet of RejectRow
-	StateDir    = "state"    // metering's tables, replaced atomically
-)

@@ -1,0 +1,249 @@
+package dataset
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// ServerInfo is what the dataset knows of one server's freshness.
+type ServerInfo struct {
+	// LastSessionEnd is the newest session end stored for the server: the
+	// dataset's data is complete up to about then.
+	LastSessionEnd time.Time `json:"last_session_end"`
+	// LogsGrew is when the server's logs last grew: the newest modification
+	// time of its logs when ingest read them.
+	LogsGrew time.Time `json:"logs_grew"`
+}
+
+// ServerFreshness is one server's ServerInfo, named.
+type ServerFreshness struct {
+	Server string
+	ServerInfo
+}
+
+// DataUpTo returns, per server in name order, how far the dataset goes:
+// the page's "data up to" (an empty list for a dataset committed before
+// qvmeter kept it, until the next ingest commits).
+func DataUpTo(dataDir string) ([]ServerFreshness, error) {
+	cat, err := LoadCatalog(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServerFreshness, 0, len(cat.Servers))
+	for name, info := range cat.Servers {
+		out = append(out, ServerFreshness{Server: name, ServerInfo: *info})
+	}
+	slices.SortFunc(out, func(a, b ServerFreshness) int { return cmp.Compare(a.Server, b.Server) })
+	return out, nil
+}
+
+// sessionTimes is the projection of SessionRow freshness needs.
+type sessionTimes struct {
+	Server       string `parquet:"server"`
+	SessionStart int64  `parquet:"session_start"`
+	SessionEnd   int64  `parquet:"session_end"`
+}
+
+// readSessionTimes calls fn for every session of a session file.
+func readSessionTimes(path string, fn func(sessionTimes)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pf, err := parquet.OpenFile(f, info.Size(), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r := parquet.NewGenericReader[sessionTimes](pf)
+	defer r.Close()
+	buf := make([]sessionTimes, 4096)
+	for {
+		n, err := r.Read(buf)
+		for _, s := range buf[:n] {
+			fn(s)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+}
+
+// updateServers brings cat.Servers up to date with the commit's new files
+// (still under their temporary names) and checkpoints. A catalog that has
+// none yet (ingest builds each commit's catalog anew, and catalogs written
+// before qvmeter kept them) starts from the committed one, or from every
+// committed session file.
+func updateServers(dir string, cat *Catalog, newFiles []DataFile) error {
+	var read []string
+	if cat.Servers == nil {
+		prev, err := LoadCatalog(dir)
+		if err != nil {
+			return err
+		}
+		cat.Servers = prev.Servers
+		if cat.Servers == nil {
+			cat.Servers = map[string]*ServerInfo{}
+			for _, f := range prev.Files {
+				if f.Kind == KindSessions {
+					read = append(read, filepath.Join(dir, filepath.FromSlash(f.Path)))
+				}
+			}
+		}
+	}
+	for _, f := range newFiles {
+		if f.Kind == KindSessions {
+			read = append(read, TempName(filepath.Join(dir, filepath.FromSlash(f.Path))))
+		}
+	}
+	server := func(name string) *ServerInfo {
+		s := cat.Servers[name]
+		if s == nil {
+			s = &ServerInfo{}
+			cat.Servers[name] = s
+		}
+		return s
+	}
+	for _, path := range read {
+		err := readSessionTimes(path, func(t sessionTimes) {
+			s := server(t.Server)
+			if end := time.UnixMilli(t.SessionEnd).UTC(); end.After(s.LastSessionEnd) {
+				s.LastSessionEnd = end
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, cp := range cat.Sources {
+		if s := server(cp.Server); cp.ModTime.After(s.LogsGrew) {
+			s.LogsGrew = cp.ModTime.UTC()
+		}
+	}
+	return nil
+}
+
+// Silence rules. A server is silent when its newest session ended longer
+// ago than it usually goes without one: its longest gap between sessions
+// over the previous SilenceHistory, and at least MinSilence (so a quiet
+// weekend is no alarm); or longer than a fixed limit when one is set
+// ([alerts] silent_server_days in the licence file).
+const (
+	SilenceHistory = 8 * 7 * 24 * time.Hour
+	MinSilence     = 2 * 24 * time.Hour
+)
+
+// Silent is a server that has been silent longer than its limit.
+type Silent struct {
+	Server         string
+	LastSessionEnd time.Time     // zero: no session in the history
+	Silence        time.Duration // as-of minus LastSessionEnd
+	Limit          time.Duration // what it was allowed
+	LongestGap     time.Duration // its longest gap over the history (when the limit is not fixed)
+	LogsGrew       time.Time     // when its logs last grew (zero: unknown)
+}
+
+// SilentServers returns the servers silent at asOf, in name order, given
+// a fixed limit (0: each server's own, see the Silence rules). It reads
+// the session files of the months the history spans.
+func SilentServers(dataDir string, asOf time.Time, fixed time.Duration) ([]Silent, error) {
+	cat, err := LoadCatalog(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := ListFiles(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	from := asOf.Add(-SilenceHistory)
+	type history struct {
+		sessions []sessionTimes
+		last     int64
+	}
+	servers := map[string]*history{}
+	for name := range cat.Servers {
+		servers[name] = &history{}
+	}
+	firstMonth, lastMonth := from.UTC().Format("2006-01"), asOf.UTC().Format("2006-01")
+	for _, m := range files.Months {
+		if m.Month < firstMonth || m.Month > lastMonth {
+			continue
+		}
+		for _, path := range m.Files {
+			err := readSessionTimes(path, func(t sessionTimes) {
+				if t.SessionEnd < from.UnixMilli() || t.SessionEnd > asOf.UnixMilli() {
+					return
+				}
+				h := servers[t.Server]
+				if h == nil {
+					h = &history{}
+					servers[t.Server] = h
+				}
+				h.sessions = append(h.sessions, t)
+				h.last = max(h.last, t.SessionEnd)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	var silent []Silent
+	for name, h := range servers {
+		s := Silent{Server: name, Limit: fixed}
+		if info := cat.Servers[name]; info != nil {
+			s.LogsGrew = info.LogsGrew
+			if len(h.sessions) == 0 && !info.LastSessionEnd.After(asOf) {
+				s.LastSessionEnd = info.LastSessionEnd
+			}
+		}
+		if len(h.sessions) > 0 {
+			s.LastSessionEnd = time.UnixMilli(h.last).UTC()
+			s.LongestGap = longestGap(h.sessions)
+		} else if s.LastSessionEnd.IsZero() && cat.Servers[name] != nil && cat.Servers[name].LastSessionEnd.After(asOf) {
+			continue // the server starts after asOf
+		}
+		if fixed == 0 {
+			s.Limit = max(s.LongestGap, MinSilence)
+		}
+		if s.LastSessionEnd.IsZero() {
+			s.Silence = SilenceHistory
+		} else {
+			s.Silence = asOf.Sub(s.LastSessionEnd)
+		}
+		if s.Silence > s.Limit {
+			silent = append(silent, s)
+		}
+	}
+	slices.SortFunc(silent, func(a, b Silent) int { return cmp.Compare(a.Server, b.Server) })
+	return silent, nil
+}
+
+// longestGap is the longest time within the sessions during which none of
+// them was open.
+func longestGap(sessions []sessionTimes) time.Duration {
+	slices.SortFunc(sessions, func(a, b sessionTimes) int { return cmp.Compare(a.SessionStart, b.SessionStart) })
+	var gap int64
+	open := sessions[0].SessionEnd
+	for _, s := range sessions[1:] {
+		if s.SessionStart > open {
+			gap = max(gap, s.SessionStart-open)
+		}
+		open = max(open, s.SessionEnd)
+	}
+	return time.Duration(gap) * time.Millisecond
+}

@@ -1,0 +1,90 @@
+package metering
+
+import (
+	"math"
+	"time"
+)
+
+// The capacity forecast: the current month's projected total at month end,
+// with a range, from the pace of whole days rather than from hours (issue
+// 11: "an honest forecast").
+//
+// With T the as-of time and M the UTC month of the last instant before it:
+//
+//  1. No forecast before [alerts] forecast_min_days (default 7) whole days
+//     of M have passed: a few hours or days say little about a month.
+//
+//  2. The pace sample is the minutes of every whole UTC day of M before T
+//     that lies in the SLK era (from converted_at on, so a conversion
+//     month uses only the SLK-era pace). When that is fewer than 7 days,
+//     the last days of the month before fill it up to 7 (the previous
+//     month's profile), if that month had capacity use and its days are in
+//     the SLK era too; otherwise there is no forecast.
+//
+//  3. With n sample days of mean m and standard deviation s, and r the
+//     days left from T to the end of M (a fraction when T is not at
+//     midnight), the forecast is
+//
+//     forecast = minutes so far + m·r
+//
+//     and the range is forecast ∓ 1.645·s·√(r + r²/n): a 90% interval if
+//     days are independent draws like the sample days (r days' sum, plus
+//     the uncertainty of the mean), the low end never below the minutes
+//     already used.
+const (
+	// forecastPaceDays is the fewest whole days of pace a forecast uses.
+	forecastPaceDays = 7
+	// forecastZ is the normal quantile of a 90% two-sided interval.
+	forecastZ = 1.645
+)
+
+// capacityForecast is a month's projected total and its range.
+type capacityForecast struct {
+	minutes, low, high int64
+}
+
+// forecastCapacity returns the forecast of the month m that contains the
+// instant before asOf, from the pool's daily minutes, or false when there is
+// none (too early in the month, or not enough pace). sinceMS is where the
+// SLK era starts (minTime when it always applies).
+func forecastCapacity(daily map[int32]int64, soFar int64, m month, asOf, sinceMS int64, prev *monthBudget, minDays int) (capacityForecast, bool) {
+	monthStart := time.Date(int(m)/12, time.Month(int(m)%12+1), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	monthEnd := time.Date(int(m)/12, time.Month(int(m)%12+2), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	if (asOf-monthStart)/dayMS < int64(minDays) {
+		return capacityForecast{}, false
+	}
+	firstDay := dayOf(max(monthStart, sinceMS) + dayMS - 1) // the first whole day in the SLK era
+	lastDay := dayOf(asOf)                                  // exclusive: the as-of day is not whole yet
+	var sample []int64
+	for d := firstDay; d < lastDay; d++ {
+		sample = append(sample, daily[d])
+	}
+	if missing := forecastPaceDays - len(sample); missing > 0 {
+		from := dayOf(monthStart) - int32(missing)
+		if prev == nil || prev.minutes == 0 || int64(from)*dayMS < sinceMS {
+			return capacityForecast{}, false
+		}
+		for d := from; d < dayOf(monthStart); d++ {
+			sample = append(sample, daily[d])
+		}
+	}
+	n := float64(len(sample))
+	var sum float64
+	for _, v := range sample {
+		sum += float64(v)
+	}
+	mean := sum / n
+	var squares float64
+	for _, v := range sample {
+		squares += (float64(v) - mean) * (float64(v) - mean)
+	}
+	sd := math.Sqrt(squares / (n - 1))
+	left := float64(max(0, monthEnd-asOf)) / float64(dayMS)
+	point := float64(soFar) + mean*left
+	spread := forecastZ * sd * math.Sqrt(left+left*left/n)
+	return capacityForecast{
+		minutes: int64(math.Round(point)),
+		low:     int64(math.Round(max(float64(soFar), point-spread))),
+		high:    int64(math.Round(point + spread)),
+	}, true
+}
