@@ -314,7 +314,6 @@ func (a *adviser) advise(ctx context.Context, current *metering.License) (*meter
 	return whatIf, nil
 }
 
-
 func (a *adviser) add(r adviceRow) {
 	if r.months == nil && len(a.w.months) > 0 {
 		r.months = ptr(a.w.n())
