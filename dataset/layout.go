@@ -9,6 +9,8 @@ const (
 	CatalogFile   = "catalog.json" // the committed files and the checkpoints (Catalog)
 	LockFile      = "lock"         // the writers' lock (Lock)
 	StateInfoFile = "state.json"   // under StateDir: what the state was computed from (StateInfo)
+	QMSDir        = "qms"          // date=YYYY-MM-DD/cals.parquet: the servers' own CAL state (package qms)
+	RevokeDir     = "revoke"       // <time>.json: journals of qvmeter revoke --apply
 )
 
 // The kinds of committed data file in the catalog.

@@ -48,8 +48,8 @@ type SessionRow struct {
 	CALClass           string   `parquet:"cal_class,dict"`
 	ExitClass          string   `parquet:"exit_class,dict"`
 	DurationMS         int64    `parquet:"duration_ms"`
-	User               *string  `parquet:"user,optional,dict"`
-	Implausible        *string  `parquet:"implausible,optional,dict"`
+	User               *string  `parquet:"user,optional,dict"`        // display name (parse.UserDisplay); null in files written before it
+	Implausible        *string  `parquet:"implausible,optional,dict"` // null, or why the values cannot be real (parse.Implausible*)
 
 	// SessionKey identifies the session for de-duplication: a 64-bit xxh3
 	// hash of the Session ID where the log has one, otherwise of (server,

@@ -69,6 +69,7 @@ type License struct {
 	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
 	// Prices are what each licence type costs (prices.go).
 	Prices *Prices `toml:"prices" json:"prices,omitempty"`
+	QMS    QMS     `toml:"qms,omitempty" json:"qms,omitzero"` // where qvmeter run reads the server's own CAL state
 }
 
 // Group is one more licence in the same file, shared by its servers.
@@ -89,12 +90,12 @@ type CALPools struct {
 	Usage         int           `toml:"usage" json:"usage,omitempty"`
 	UsageRecharge string        `toml:"usage_recharge" json:"usage_recharge,omitempty"` // "per-cal" (default) or "linear"
 	Quarantine    string        `toml:"quarantine" json:"quarantine,omitempty"`         // "auto" (default) or a duration
+	// unset names the size keys the file leaves out (see License.unknown).
+	unset map[string]bool
 	// NamedUsers are users (user keys, any case) assigned a named CAL by
 	// hand: simulate mode gives them theirs at their first session and keeps
 	// it for them until then, so dynamic assignment cannot take it.
 	NamedUsers []string `toml:"named_users,omitempty" json:"named_users,omitempty"`
-	// unset names the size keys the file leaves out (see License.unknown).
-	unset map[string]bool
 }
 
 // DocumentCAL is one document's allocation of document CALs.
@@ -113,12 +114,12 @@ type SLKPools struct {
 	CapacityMinutes     int64   `toml:"capacity_minutes" json:"capacity_minutes,omitempty"`
 	Overage             Overage `toml:"overage" json:"overage,omitempty"`       // "none" (default), "unlimited" or a ceiling in minutes
 	Quarantine          string  `toml:"quarantine" json:"quarantine,omitempty"` // default "7d"
+	// unset names the size keys the file leaves out (see License.unknown).
+	unset map[string]bool
 	// ProfessionalUsers and AnalyzerUsers are assigned by hand, as
 	// CALPools.NamedUsers.
 	ProfessionalUsers []string `toml:"professional_users,omitempty" json:"professional_users,omitempty"`
 	AnalyzerUsers     []string `toml:"analyzer_users,omitempty" json:"analyzer_users,omitempty"`
-	// unset names the size keys the file leaves out (see License.unknown).
-	unset map[string]bool
 }
 
 // Overage is the slk.overage setting: "none", "unlimited" or a ceiling in
@@ -150,6 +151,8 @@ type Policy struct {
 	// long (0: never). It is the same threshold as IdleDays: a file that
 	// gives both must give the same number.
 	RevokeIdleDays int `toml:"revoke_idle_days" json:"revoke_idle_days,omitempty"`
+	// NeverRevoke: users (globs as in exclude) qvmeter revoke never plans.
+	NeverRevoke []string `toml:"never_revoke,omitempty" json:"never_revoke,omitempty"`
 }
 
 // Alerts are the conditions that make `qvmeter run` exit with code 3.
@@ -394,6 +397,9 @@ func (s licenseSource) lineOf(key []string) int {
 
 func (lic *License) validate(src licenseSource) error {
 	if err := lic.validateIdleDays(src); err != nil {
+		return err
+	}
+	if err := lic.validateRevoke(src); err != nil {
 		return err
 	}
 	switch {
@@ -660,4 +666,55 @@ func ParseDuration(s string) (time.Duration, error) {
 // column does: `\` turned into `/`, lower-cased.
 func DocumentKey(path string) string {
 	return strings.ToLower(strings.ReplaceAll(path, `\`, "/"))
+}
+
+// QMS is the [qms] section: where `qvmeter run` pulls or imports the
+// server's own CAL state before the reports (see qvmeter qms).
+type QMS struct {
+	URL          string `toml:"url,omitempty" json:"url,omitempty"`                     // http://<qms-host>:4799/QMS/Service
+	User         string `toml:"user,omitempty" json:"user,omitempty"`                   // DOMAIN\name, member of "QlikView Management API"
+	PasswordFile string `toml:"password_file,omitempty" json:"password_file,omitempty"` // else QVMETER_QMS_PASSWORD
+	Import       string `toml:"import,omitempty" json:"import,omitempty"`               // a CalData.pgo.xml, BorrowedCalData.pgo.xml, CSV or JSON file
+	Server       string `toml:"server,omitempty" json:"server,omitempty"`               // the server a PGO file comes from
+}
+
+// validateRevoke checks [qms] and the revoke keys of [policy].
+func (lic *License) validateRevoke(src licenseSource) error {
+	for i, pattern := range lic.Policy.NeverRevoke {
+		if strings.TrimSpace(pattern) == "" {
+			return src.errorAt([]string{"policy", "never_revoke"}, "pattern %d is empty", i+1)
+		}
+	}
+	if lic.QMS.URL != "" && lic.QMS.Import != "" {
+		return src.errorAt([]string{"qms", "import"}, "set url or import, not both")
+	}
+	if u := lic.QMS.URL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return src.errorAt([]string{"qms", "url"}, "want http://<qms-host>:4799/QMS/Service, got %q", u)
+	}
+	return nil
+}
+
+// NeverRevokes reports whether user matches a [policy] never_revoke glob
+// (case-insensitive, * and ?, backslashes literal, as exclude).
+func (p Policy) NeverRevokes(user string) bool {
+	key := strings.ToLower(user)
+	for _, pattern := range p.NeverRevoke {
+		if globMatch(strings.ToLower(pattern), key) {
+			return true
+		}
+	}
+	return false
+}
+
+// QuarantineFor is how long a CAL of these pools stays occupied after its
+// removal when its holder's latest session ran on a server with
+// exeVersion ("" when unknown): the pools' quarantine setting, or by
+// version when it is auto.
+func (c *CALPools) QuarantineFor(exeVersion string) time.Duration {
+	setting := QuarantineAuto
+	if c != nil {
+		setting = c.Quarantine
+	}
+	d, _ := newQuarantinePolicy(setting).of(exeVersion)
+	return d
 }

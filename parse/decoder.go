@@ -110,8 +110,7 @@ type Decoder struct {
 	}
 
 	// Per-batch memos from a source dictionary index to a derived value.
-	userKeyOf   [2][]int32 // by authenticated user, identifying user
-	userNameOf  [2][]int32 // likewise, for the user column
+	userOf      [2][]userIndices // by authenticated user, identifying user
 	docKeyOf    []int32
 	calClassOf  []int8
 	exitClassOf []int8
@@ -533,15 +532,28 @@ func (d *Decoder) putUser(l *layout, fields [][]byte, row int) {
 	}
 	src := d.dicts[logColumns[userSourceColumns[which]].col]
 	idx := src.indices[row]
-	d.dicts[ColUserKey].putIndex(row, d.derivedKeyInto(d.dicts[ColUserKey], &d.userKeyOf[which], src, idx, appendUserKey))
-	d.dicts[ColUser].putIndex(row, d.derivedKeyInto(d.dicts[ColUser], &d.userNameOf[which], src, idx, appendTrimmed))
+	memo := &d.userOf[which]
+	for int(idx) >= len(*memo) {
+		*memo = append(*memo, userIndices{-1, -1})
+	}
+	u := &(*memo)[idx]
+	if u.key < 0 {
+		value := src.dict.value(idx)
+		d.scratch = appendUserKey(d.scratch[:0], value)
+		u.key = d.dicts[ColUserKey].intern(d.scratch)
+		u.name = d.dicts[ColUser].intern(trimSpaces(value))
+	}
+	d.dicts[ColUserKey].putIndex(row, u.key)
+	d.dicts[ColUser].putIndex(row, u.name)
 }
+
+// userIndices are the user_key and user dictionary indices of one
+// Authenticated or Identifying User value.
+type userIndices struct{ key, name int32 }
 
 // userSourceColumns are the log columns of userFromAuthenticated and
 // userFromIdentifying.
 var userSourceColumns = [2]int{logAuthUser, logIdentUser}
-
-func appendTrimmed(dst, src []byte) []byte { return append(dst, trimSpaces(src)...) }
 
 // documentKey is the document path with '\' turned into '/', lower-cased.
 func (d *Decoder) documentKey(l *layout, row int) int32 {
@@ -630,9 +642,8 @@ func (d *Decoder) startBatch() {
 	for _, class := range exitClassNames {
 		d.dicts[ColExitClass].intern([]byte(class))
 	}
-	for i := range d.userKeyOf {
-		d.userKeyOf[i] = d.userKeyOf[i][:0]
-		d.userNameOf[i] = d.userNameOf[i][:0]
+	for i := range d.userOf {
+		d.userOf[i] = d.userOf[i][:0]
 	}
 	d.docKeyOf = d.docKeyOf[:0]
 	d.calClassOf = d.calClassOf[:0]

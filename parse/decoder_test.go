@@ -365,7 +365,7 @@ func TestBatchesAndLineAccounting(t *testing.T) {
 }
 
 // A line longer than MaxLineBytes is rejected and skipped without holding it
-// in memory; the lines after it are decoded.
+// in memory; the lines after it are decoded. Resuming inside it is exact.
 func TestLineTooLong(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(samples, "Sessions_QVS-HELP_2023-01-05.log"))
 	require.NoError(t, err)
@@ -382,6 +382,20 @@ func TestLineTooLong(t *testing.T) {
 	require.Equal(t, int64(2), out.rejects[0].Line)
 	require.Len(t, out.rows, 1)
 	require.Equal(t, int64(3), out.rows[0]["source_line"])
+
+	// Cut inside the long line, as a checkpoint taken while the server
+	// was writing it: the line is not rejected yet, Offset stays before it,
+	// and the resumed decoder rejects it once.
+	cut := len(header) + 2 + 2*MaxLineBytes
+	first := NewDecoder(bytes.NewReader(in.Bytes()[:cut]), Config{File: "long"})
+	for first.Next() {
+		require.Empty(t, first.Rejects())
+	}
+	require.Equal(t, int64(len(header)+2), first.Offset())
+	require.Equal(t, int64(cut)-first.Offset(), first.Stats().PartialBytes)
+	rest := decode(t, in.Bytes()[first.Offset():], Config{File: "long", Header: first.Header(), FirstLine: first.Line() + 1})
+	require.Equal(t, out.rows, rest.rows)
+	require.Equal(t, out.rejects, rest.rejects)
 }
 
 // Split cuts a file at line starts with the right first line numbers, and

@@ -220,7 +220,7 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 	a := &adviser{db: db, p: p, w: newWindow(db.asOf, p.Months, first[0].time("first"))}
 	out := &Advice{Months: a.w.months, NewDenials: -1}
 	switch {
-	case db.info.Mode == dataset.Simulate:
+	case db.info.Mode == metering.Simulate:
 		a.add(adviceRow{advice: adviceNotGiven, reason: "the state is a simulation (meter --simulate): the advice weighs the logged usage; meter without --simulate"})
 	case len(a.w.months) == 0:
 		a.add(adviceRow{advice: adviceNotGiven, reason: fmt.Sprintf("no full UTC month of sessions before the as-of time %s", db.asOf.Format(time.RFC3339))})
@@ -960,7 +960,7 @@ func (a *adviser) simulate(ctx context.Context, lic *metering.License) (*meterin
 		}
 		a.files = files
 	}
-	return metering.Replay(ctx, a.files, metering.Config{Mode: metering.Simulate, AsOf: a.w.end, License: lic})
+	return metering.Replay(ctx, a.files, metering.Config{Mode: metering.Simulate, AsOf: dataset.AsOfTime(a.w.end), License: lic})
 }
 
 // total adds the row that weighs the whole what-if licence of a pool

@@ -129,7 +129,7 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 			return err
 		}
 	}
-	return nil
+	return db.openQMS(ctx, db.dir) // qms.go: the QMS snapshots
 }
 
 // view creates the view name over the Parquet files, with every
@@ -272,11 +272,11 @@ func (db *DB) Run(ctx context.Context, name string, p Params) (*Table, error) {
 
 // run runs a report, registered or one of the page's own (pagequeries.go).
 func (db *DB) run(ctx context.Context, r *Report, p Params) (*Table, error) {
-	if r.compute != nil {
-		return r.compute(ctx, db, p)
-	}
 	if p.IdleDays == 0 {
 		p.IdleDays = db.IdleDays()
+	}
+	if r.compute != nil {
+		return r.compute(ctx, db, p)
 	}
 	query, args, err := r.build(p)
 	if err != nil {

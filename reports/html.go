@@ -82,8 +82,9 @@ type htmlPage struct {
 	RetiredCount           int
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
-	Advice                 listing // the licence advice (advice.go)
-	AdviceMonths           string  // the months it weighs
+	Advice                 listing    // the licence advice (advice.go)
+	AdviceMonths           string     // the months it weighs
+	QMS                    *qmsPanels // qms.go: nil without a QMS snapshot
 }
 
 // fact is one figure of the summary.
@@ -274,6 +275,9 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	pg.AdviceMonths = strings.Join(advice.Months, ", ")
 
 	pg.Facts = facts(sum, records(concurrency), p.IdleDays)
+	if pg.QMS, err = buildQMSPanels(ctx, db, p); err != nil {
+		return nil, err
+	}
 	return pg, nil
 }
 

@@ -67,7 +67,7 @@ type Params struct {
 const DefaultIdleDays = 30
 
 // DefaultParams are the parameters of a report run without flags: the idle
-// threshold is the licence's; the advice weighs DefaultAdviceMonths months.
+// threshold is the licence's.
 func DefaultParams() Params {
 	return Params{Months: DefaultAdviceMonths, RareDays: DefaultRareDays}
 }

@@ -79,7 +79,10 @@ func prepareEstates(root string) error {
 		estates[name] = filepath.Join(root, name)
 	}
 	estates[dataMix] = filepath.Join(root, dataMix)
-	return buildMixEstate(ctx, estates[dataMix])
+	if err := buildMixEstate(ctx, estates[dataMix]); err != nil {
+		return err
+	}
+	return prepareQMSEstate(root) // qms_test.go
 }
 
 // meterSimulate does what qvmeter meter --simulate does.

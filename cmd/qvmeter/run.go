@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
@@ -33,6 +34,13 @@ under the PATHs (see qvmeter ingest), rebuilds the licence state as of
 index.html, a self-contained page to open in a browser, into --out
 (default DIR/reports/<as-of date>/). One line per step goes to stderr with
 its duration; --quiet silences them.
+
+When the licence file names the servers' own CAL state ([qms] url: the
+QMS API, password from [qms] password_file or $QVMETER_QMS_PASSWORD; or
+[qms] import: a CalData.pgo.xml or an export), run stores a snapshot of
+it first (see qvmeter qms) and adds the reports assigned, never-used,
+orphan-document-cals and leases, and their panels on the page. It never
+changes anything on the servers (that is qvmeter revoke --apply).
 
 Exit codes, for the scheduler to alert on:
 
@@ -122,6 +130,15 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects)
 	ingestErr := ingestOutcome(sum, *maxRejects)
 
+	if lic != nil && (lic.QMS.URL != "" || lic.QMS.Import != "") { // qms.go: the servers' own CAL state
+		started = time.Now()
+		stored, err := refreshQMS(ctx, c.stderr, lic.QMS, *data, time.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("qms: %w", err)
+		}
+		step(started, "qms", "%s", stored)
+	}
+
 	started = time.Now()
 	st, recomputed, err := reports.EnsureState(ctx, *data, reports.StateOptions{AsOf: asOf, License: *license, ComputedBy: version(), Store: true})
 	if err != nil {
@@ -145,8 +162,14 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	names := runReports
+	if snapshot, err := db.QMSSnapshot(ctx); err != nil {
+		return err
+	} else if snapshot != "" {
+		names = append(slices.Clone(runReports), qmsReports...)
+	}
 	tables := map[string]*reports.Table{}
-	for _, name := range runReports {
+	for _, name := range names {
 		t, err := db.Run(ctx, name, params)
 		if err != nil {
 			return fmt.Errorf("report %s: %w", name, err)
@@ -163,7 +186,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := writeFileAtomic(index, func(w io.Writer) error { return reports.WriteHTML(ctx, w, db, params) }); err != nil {
 		return fmt.Errorf("index.html: %w", err)
 	}
-	step(started, "report", "%d reports and index.html in %s", len(runReports), *out)
+	step(started, "report", "%d reports and index.html in %s", len(names), *out)
 
 	if !*quiet {
 		abs, _ := filepath.Abs(index)
