@@ -42,6 +42,9 @@ func (r *Report) column(name string) (Column, bool) {
 // itself (a keyword that is none of the allowed ones: a *ChoiceError), so
 // that a command can refuse a mistake before doing any work.
 func (r *Report) Check(p Params) error {
+	if r.compute != nil { // checks its parameters itself, before any work (Advise)
+		return nil
+	}
 	_, _, err := r.build(p)
 	return err
 }
