@@ -28,6 +28,9 @@ type Report struct {
 	// compute, where set instead of build, computes the table in Go (from
 	// queries of its own): for a report that replays the licence rules.
 	compute func(ctx context.Context, db *DB, p Params) (*Table, error)
+	// check, if set, refuses parameters a compute report cannot use
+	// (see Check); a build report's check is its build.
+	check func(p Params) error
 }
 
 func (r *Report) column(name string) (Column, bool) {
@@ -42,7 +45,10 @@ func (r *Report) column(name string) (Column, bool) {
 // itself (a keyword that is none of the allowed ones: a *ChoiceError), so
 // that a command can refuse a mistake before doing any work.
 func (r *Report) Check(p Params) error {
-	if r.compute != nil { // checks its parameters itself, before any work (Advise)
+	if r.check != nil {
+		return r.check(p)
+	}
+	if r.build == nil {
 		return nil
 	}
 	_, _, err := r.build(p)

@@ -158,7 +158,13 @@ func TestRunRacedByReportsAndMeterProcesses(t *testing.T) {
 	})
 	t.Logf("during the run: %d reports printed, %d meters refused", reportsOK.Load(), metersRefused.Load())
 	require.Positive(t, metersRefused.Load(), "a meter ran while the run held the lock")
-	require.Equal(t, want, readReports(t, filepath.Join(data, "reports", "2024-03-31")), "the run's reports equal a clean run's")
+	got := readReports(t, filepath.Join(data, "reports", "2024-03-31"))
+	// summary.txt tells the run's own story (step times, folders): only its
+	// outcome must agree.
+	require.Contains(t, got["summary.txt"], "exit code 0")
+	delete(got, "summary.txt")
+	delete(want, "summary.txt")
+	require.Equal(t, want, got, "the run's reports equal a clean run's")
 	stored, err := dataset.ReadStateInfo(data)
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC), stored.AsOf, "the stored state is the run's")

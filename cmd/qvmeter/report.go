@@ -121,7 +121,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&p.Summary, "summary", false, "count by reason")
 	fs.IntVar(&p.Months, "months", p.Months, "full UTC `MONTHS` before the as-of time to weigh")
 	fs.IntVar(&p.RareDays, "rare-days", p.RareDays, "a named CAL used on at most this many `DAYS` in every month is used rarely")
-	fs.StringVar(&p.WriteLicense, "write-license", "", "write the what-if licence to `FILE` (TOML: a licence file for a simulation with qvmeter meter)")
+	fs.StringVar(&p.WriteLicense, "write-license", "", "write the what-if licence to `FILE` as TOML, ready for qvmeter meter in simulate mode")
 	err := fs.Parse(args)
 	var r *reports.Report
 	if fs.NArg() > 0 {

@@ -175,8 +175,8 @@ func TestReportEnumerationsIgnoreCase(t *testing.T) {
 		args  []string
 		start string // of the output
 	}{
-		"--cal-type Named":              {[]string{"idle-cals", "--cal-type", "Named", "--format", "json"}, `[` + "\n" + `{"cal_type":"named"`},
-		"a report name in any case":     {[]string{"Idle-Cals", "--format", "json"}, "[\n{"},
+		"--cal-type Named":              {[]string{"idle-cals", "--all", "--cal-type", "Named", "--format", "json"}, `[` + "\n" + `{"cal_type":"named"`},
+		"a report name in any case":     {[]string{"Idle-Cals", "--all", "--format", "json"}, "[\n{"},
 		"--format CSV":                  {[]string{"summary", "--format", "CSV"}, "as_of,mode,"},
 		"--by User":                     {[]string{"capacity", "--by", "User", "--format", "Json"}, "["},
 		"--output x.JSON":               {[]string{"summary", "--output", filepath.Join(out, "x.JSON")}, "[\n{"},
