@@ -299,7 +299,11 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		}
 	}
 
-	advice, err := Advise(ctx, db, p)
+	adviceParams := p
+	if adviceParams.Months == 0 { // the page weighs the default months
+		adviceParams.Months, adviceParams.RareDays = DefaultAdviceMonths, DefaultRareDays
+	}
+	advice, err := Advise(ctx, db, adviceParams)
 	if err != nil {
 		return nil, err
 	}
