@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -319,7 +318,7 @@ func TestHTMLShowsTheAdvice(t *testing.T) {
 	i := strings.Index(doc, `<section id="advice"`)
 	require.True(t, i >= 0, "no advice section")
 	// The page's text, without the markup that lets long cells wrap.
-	panel := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(doc[i:i+strings.Index(doc[i:], "</section>")], "")
+	panel := pageText(doc[i : i+strings.Index(doc[i:], "</section>")])
 	for _, want := range []string{"2024-01, 2024-02, 2024-03", "analyzer_seat", `CORP\heavy1`, "capacity_instead_of_seat",
 		"session_cal_pool", "usage_cal_pool", "simulate_check", "confirmed: the what-if licence denies no session", "1350", "2024-03: 1,530 min = 76.50; Analyzer seat 30.00 a month"} {
 		require.Contains(t, panel, want)
