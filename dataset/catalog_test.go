@@ -167,12 +167,12 @@ func TestCommitKeepsServerFreshness(t *testing.T) {
 	grew := day0.Add(50 * time.Hour)
 	commitRows(t, dir, map[string]*dataset.Checkpoint{log: {Server: "A", ModTime: grew}}, session("A", 1, 2), session("B", 1, 30), session("A", 3, 48))
 	commitRows(t, dir, nil, session("B", 2, 3)) // older than B's newest
-	up, err := dataset.DataUpTo(dir)
+	cat, err := dataset.LoadCatalog(dir)
 	require.NoError(t, err)
-	require.Equal(t, []dataset.ServerFreshness{
-		{Server: "A", ServerInfo: dataset.ServerInfo{LastSessionEnd: day0.Add(48 * time.Hour), LogsGrew: grew}},
-		{Server: "B", ServerInfo: dataset.ServerInfo{LastSessionEnd: day0.Add(30 * time.Hour)}},
-	}, up)
+	require.Equal(t, map[string]*dataset.ServerInfo{
+		"A": {LastSessionEnd: day0.Add(48 * time.Hour), LogsGrew: grew},
+		"B": {LastSessionEnd: day0.Add(30 * time.Hour)},
+	}, cat.Servers)
 }
 
 // A server is silent when its silence exceeds its longest gap of the last

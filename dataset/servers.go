@@ -23,28 +23,6 @@ type ServerInfo struct {
 	LogsGrew time.Time `json:"logs_grew"`
 }
 
-// ServerFreshness is one server's ServerInfo, named.
-type ServerFreshness struct {
-	Server string
-	ServerInfo
-}
-
-// DataUpTo returns, per server in name order, how far the dataset goes:
-// the page's "data up to" (an empty list for a dataset committed before
-// qvmeter kept it, until the next ingest commits).
-func DataUpTo(dataDir string) ([]ServerFreshness, error) {
-	cat, err := LoadCatalog(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ServerFreshness, 0, len(cat.Servers))
-	for name, info := range cat.Servers {
-		out = append(out, ServerFreshness{Server: name, ServerInfo: *info})
-	}
-	slices.SortFunc(out, func(a, b ServerFreshness) int { return cmp.Compare(a.Server, b.Server) })
-	return out, nil
-}
-
 // sessionTimes is the projection of SessionRow freshness needs.
 type sessionTimes struct {
 	Server       string
