@@ -17,7 +17,9 @@ func (e *Engine) reconstruct(s *Session) {
 	case parse.CALAnalyzerCapacity:
 		e.bookCapacity(p, s, s.UsageCount)
 	case parse.CALUsage:
-		p.usage.consume(s.Start, usageUnits(s))
+		if units := usageUnits(s); p.usage.consume(s.Start, units) {
+			e.saturatedAnomaly(p, s, "usage CALs consumed on "+dayString(dayOf(s.Start)), units)
+		}
 	case parse.CALUnknown:
 		e.countUnknownCAL(p, s)
 	}
@@ -32,6 +34,9 @@ func (e *Engine) reconstruct(s *Session) {
 // session across a month boundary into a traceable anomaly.
 func (e *Engine) bookCapacity(p *pool, s *Session, minutes int64) {
 	check := p.capacity.record(s, minutes)
+	if check.saturated {
+		e.saturatedAnomaly(p, s, "capacity minutes of "+monthOf(s.End).String(), minutes)
+	}
 	if !check.flagged() && !check.spansMonth {
 		return
 	}

@@ -87,7 +87,7 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 // RFC 3339 with a zone, or without seconds: 2024-03-01T09:00Z), end (start +
 // 10m) or dur (a Go duration), cal (the raw CAL Type text, "Named User"),
 // count (CAL Usage Count), server (A), exe (12.50.20200.0), client (the
-// user), type (Ajax).
+// user), type (Ajax), implausible (the decoder's reason, parse.Implausible*).
 func parseSession(line string, n int) (dataset.SessionRow, error) {
 	fields, err := splitKeyValues(line)
 	if err != nil {
@@ -132,6 +132,9 @@ func parseSession(line string, n int) (dataset.SessionRow, error) {
 			return dataset.SessionRow{}, err
 		}
 		row.CALUsageCount = &c
+	}
+	if v, ok := fields["implausible"]; ok {
+		row.Implausible = &v
 	}
 	return row, nil
 }

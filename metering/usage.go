@@ -38,9 +38,12 @@ func newUsagePool(size int64, linear bool) *usagePool {
 	return &usagePool{size: size, linear: linear, consumed: map[int32]int64{}, level: float64(size), levelAt: minTime}
 }
 
-// consume books units used at start (reconstruct: the log says they were).
-func (u *usagePool) consume(start, units int64) {
-	u.consumed[dayOf(start)] += units
+// consume books units used at start (reconstruct: the log says they were)
+// and reports whether the day's sum reached the 64-bit limit.
+func (u *usagePool) consume(start, units int64) (saturated bool) {
+	day := dayOf(start)
+	u.consumed[day], saturated = addSaturating(u.consumed[day], units)
+	return saturated
 }
 
 // take gives a session starting at start up to want units from the live
@@ -94,7 +97,8 @@ func (u *usagePool) rows(lastDay int32) []UsageRow {
 	var window, level = int64(0), float64(u.size) // per-cal: units of the last 28 days; linear: CALs left
 	for day := days[0]; day <= max(lastDay, days[len(days)-1]); day++ {
 		row := UsageRow{Day: dayString(day), Consumed: u.consumed[day]}
-		window += row.Consumed - u.consumed[day-usageRechargeDays]
+		window, _ = addSaturating(window, row.Consumed) // held: the day is a sum_saturated anomaly
+		window -= u.consumed[day-usageRechargeDays]
 		if u.size < 0 {
 			if row.Consumed > 0 {
 				out = append(out, row)
