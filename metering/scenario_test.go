@@ -123,7 +123,7 @@ func parseSession(line string, n int) (dataset.SessionRow, error) {
 	calText, exe := get("cal", "Named User"), get("exe", "12.50.20200.0")
 	client, clientType := get("client", "pc-"+user), get("type", "Ajax")
 	row := dataset.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
-		AuthenticatedUser: &user, UserKey: strings.ToLower(user), Document: &doc, DocumentKey: DocumentKey(doc),
+		AuthenticatedUser: &user, UserKey: parse.UserKey(user, "", ""), Document: &doc, DocumentKey: parse.DocumentKey(doc),
 		Server: get("server", "A"), ExeVersion: &exe, CALType: &calText, CALClass: parse.ClassifyCAL([]byte(calText)).String(),
 		ClientMachineID: &client, ClientType: &clientType, SourceFile: "Sessions_" + get("server", "A") + ".log", SourceLine: int64(n + 1)}
 	if v, ok := fields["count"]; ok {
