@@ -134,7 +134,7 @@ func buildMixEstate(ctx context.Context, dir string) error {
 	if err := os.WriteFile(license, []byte(mixLicense), 0o644); err != nil {
 		return err
 	}
-	_, _, err := EnsureState(ctx, dir, StateOptions{AsOf: asOf, License: license})
+	_, err := ensureStored(ctx, dir, StateOptions{AsOf: asOf, License: license})
 	return err
 }
 
