@@ -52,7 +52,9 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 // sorts them by session_end. The engine is spent afterwards.
 func (e *Engine) ReplaySessions(sessions []Session) *State {
 	for i := range sessions {
-		e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
+		if sessions[i].Implausible == plausible { // set aside: never waits for start order
+			e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
+		}
 	}
 	var sorter endSorter
 	sessions = sorter.sort(sessions)
