@@ -14,10 +14,14 @@ VERSION   ?=
 
 all: build
 
-build:
-	$(GO) build -o $(BIN) ./cmd/qvmeter
+# The commit is stamped so qvmeter version names it even where Go's own VCS
+# stamping is off (-buildvcs=false); only release builds carry a version.
+COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD || c=$$c-dirty; }; echo $$c)
 
-# Test artifacts (the browser test's screenshot of index.html) are kept in
+build:
+	$(GO) build -ldflags "-X main.Commit=$(COMMIT)" -o $(BIN) ./cmd/qvmeter
+
+# Test artifacts (the browser test's screenshots of index.html at 1400 and 400 px) are kept in
 # test-output/. go test shows no skip message of a passing package, so the
 # skipped browser test is announced here, after the results.
 test:
@@ -31,9 +35,11 @@ test:
 bench: build
 	QVMETER_BENCH_DIR=$(BENCHDIR) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 
-# Fuzz the session-log decoder for $(FUZZTIME).
+# Fuzz the session-log decoder, and its resume from any cut point, for
+# $(FUZZTIME) each.
 fuzz:
 	$(GO) test ./parse -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./parse -run '^$$' -fuzz '^FuzzResume$$' -fuzztime $(FUZZTIME)
 
 # Run the nightly job on the bundled sample logs and licence.
 demo: build
@@ -67,9 +73,14 @@ test-windows: build windows
 fixtures: build
 	./scripts/fixtures.sh $(BIN)
 
+# gofmt, go vet and staticcheck (pinned in go.mod as a tool), and deadcode
+# on the non-test code: it may list only the exported API that
+# scripts/deadcode-allow.txt justifies.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	./scripts/deadcode.sh
 
 clean:
 	rm -rf bin build dist $(DATA) $(BENCHDIR) test-output

@@ -3,6 +3,8 @@ package metering
 import (
 	"fmt"
 	"math"
+
+	"github.com/qvmeter/qvmeter/parse"
 )
 
 // Sums that cannot overflow. The decoder sets aside counts that cannot be
@@ -48,4 +50,25 @@ func roundToInt64(f float64) int64 {
 	default:
 		return int64(r)
 	}
+}
+
+// usageUnitsCeiling is the most usage CALs a session can take: one an
+// hour for a 31-day month (parse.CALUsageCeiling is that month's minutes).
+const usageUnitsCeiling = parse.CALUsageCeiling / 60
+
+// boundedUsageUnits is usageUnits held at usageUnitsCeiling: the server
+// takes usage CALs one per hour, and a count beyond it (possible only in a
+// dataset older than the implausible column, which sets such a row aside)
+// would book one unit an hour for millennia. The session held there is a
+// sum_saturated anomaly.
+func (e *Engine) boundedUsageUnits(p *pool, s *Session) int64 {
+	units := usageUnits(s)
+	if units <= usageUnitsCeiling {
+		return units
+	}
+	row := e.sessionAnomaly(s)
+	row.Kind, row.CALType, row.Observed, row.Limit = AnomalySumSaturated, s.CAL.String(), units, usageUnitsCeiling
+	row.Detail = fmt.Sprintf("usage CALs of a session held at %d (a 31-day month of hours): its count %d cannot be real", usageUnitsCeiling, units)
+	p.anomalies = append(p.anomalies, row)
+	return usageUnitsCeiling
 }

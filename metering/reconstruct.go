@@ -17,8 +17,13 @@ func (e *Engine) reconstruct(s *Session) {
 	case parse.CALAnalyzerCapacity:
 		e.bookCapacity(p, s, s.UsageCount)
 	case parse.CALUsage:
-		if units := usageUnits(s); p.usage.consume(s.Start, units) {
-			e.saturatedAnomaly(p, s, "usage CALs consumed on "+dayString(dayOf(s.Start)), units)
+		p.usage.consumeHourly(s.Start, e.boundedUsageUnits(p, s))
+		if implied := impliedUsageUnits(s); s.UsageCount > 0 && s.UsageCount != implied {
+			row := e.sessionAnomaly(s)
+			row.Kind, row.CALType, row.Day = AnomalyUsageCountMismatch, parse.CALUsage.String(), dayString(dayOf(s.Start))
+			row.Observed, row.Limit = s.UsageCount, implied
+			row.Detail = fmt.Sprintf("CAL Usage Count %d, the duration implies %d (one per started hour): the logged count is used", s.UsageCount, implied)
+			p.anomalies = append(p.anomalies, row)
 		}
 	case parse.CALUnknown:
 		e.countUnknownCAL(p, s)

@@ -11,17 +11,31 @@ const (
 )
 
 // usageUnits is how many Usage CALs a session consumes: its logged count
-// where there is one, else one per started hour (at least one).
+// where there is one (the spec: trust the log), else one per started hour
+// (at least one).
 func usageUnits(s *Session) int64 {
 	if s.UsageCount > 0 {
 		return s.UsageCount
 	}
-	return max(1, ceilDiv(s.End-s.Start, usageCALHour))
+	return impliedUsageUnits(s)
 }
 
-// usagePool is one pool's Usage CALs. Every unit a session consumes is
-// counted at the session's start [guess: the server does not log when the
-// further hours are taken]. consumed feeds the daily table (memory grows
+// impliedUsageUnits is what the duration implies: one per started hour.
+func impliedUsageUnits(s *Session) int64 { return max(1, ceilDiv(s.End-s.Start, usageCALHour)) }
+
+// consumeHourly books a session's units the way the server takes them: the
+// k-th at start + (k−1) h, on that UTC day, so a long session across
+// midnight consumes on both days.
+func (u *usagePool) consumeHourly(start, units int64) {
+	for k := range units {
+		u.consumed[dayOf(start+k*usageCALHour)]++
+	}
+}
+
+// usagePool is one pool's Usage CALs. In reconstruct mode the k-th unit of
+// a session is counted at start + (k−1) h (the spec's "Usage CAL"); simulate
+// mode takes a session's units at its start, where it is granted or denied.
+// consumed feeds the daily table (memory grows
 // with days); returns and level are the live pool that simulate mode draws
 // on, in start order (memory grows with the pool size).
 type usagePool struct {
@@ -38,12 +52,9 @@ func newUsagePool(size int64, linear bool) *usagePool {
 	return &usagePool{size: size, linear: linear, consumed: map[int32]int64{}, level: float64(size), levelAt: minTime}
 }
 
-// consume books units used at start (reconstruct: the log says they were)
-// and reports whether the day's sum reached the 64-bit limit.
-func (u *usagePool) consume(start, units int64) (saturated bool) {
-	day := dayOf(start)
-	u.consumed[day], saturated = addSaturating(u.consumed[day], units)
-	return saturated
+// consume books units used at start (reconstruct: the log says they were).
+func (u *usagePool) consume(start, units int64) {
+	u.consumed[dayOf(start)] += units
 }
 
 // take gives a session starting at start up to want units from the live
@@ -97,8 +108,7 @@ func (u *usagePool) rows(lastDay int32) []UsageRow {
 	var window, level = int64(0), float64(u.size) // per-cal: units of the last 28 days; linear: CALs left
 	for day := days[0]; day <= max(lastDay, days[len(days)-1]); day++ {
 		row := UsageRow{Day: dayString(day), Consumed: u.consumed[day]}
-		window, _ = addSaturating(window, row.Consumed) // held: the day is a sum_saturated anomaly
-		window -= u.consumed[day-usageRechargeDays]
+		window += row.Consumed - u.consumed[day-usageRechargeDays]
 		if u.size < 0 {
 			if row.Consumed > 0 {
 				out = append(out, row)

@@ -92,7 +92,7 @@ type planRow struct {
 }
 
 func (c *revokeCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("revoke", c.stderr, revokeUsage)
+	fs := newFlagSet("revoke", c.stdout, revokeUsage)
 	common := addReportFlags(fs)
 	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default the state's (the last run's), or now if it must be recomputed"
 	fs.Lookup("format").Usage = "table, csv, json or parquet; default table on a terminal, else csv or the --output extension"
@@ -105,19 +105,18 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "qvmeter revoke: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	if *maxRemovals < 1 {
 		return fmt.Errorf("--max %d: want at least 1", *maxRemovals)
 	}
-	lic, err := revokeLicense(*common.data, *common.license)
+	lic, err := revokeLicense(common.data, common.license)
 	if err != nil {
 		return err
 	}
 	if *undo != "" {
-		dataDir := *common.data
+		dataDir := common.data
 		if !fs.Changed("data") && filepath.Base(filepath.Dir(*undo)) == dataset.RevokeDir {
 			dataDir = filepath.Dir(filepath.Dir(*undo)) // DIR/revoke/<time>.json
 		}
@@ -128,18 +127,13 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		threshold = *idleDays
 	}
 
-	var asOf time.Time // zero: the state's, as the reports
-	if *common.asOf != "" {
-		if asOf, err = parseAsOf(*common.asOf, time.Time{}); err != nil {
-			return err
-		}
-	}
-	st, _, err := reports.EnsureState(ctx, *common.data, reports.StateOptions{AsOf: asOf, License: *common.license, ComputedBy: version()})
+	asOf := common.asOf.t // zero: the state's, as the reports
+	st, _, err := reports.EnsureState(ctx, common.data, reports.StateOptions{AsOf: asOf, License: common.license, ComputedBy: version()})
 	if err != nil {
 		return fmt.Errorf("metering: %w", err)
 	}
 	defer st.Close()
-	db, err := reports.Open(ctx, *common.data, st)
+	db, err := reports.Open(ctx, common.data, st)
 	if err != nil {
 		return err
 	}
@@ -155,7 +149,10 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	plan, kept := buildPlan(assigned, lic, threshold, db.AsOf())
+	plan, kept, err := buildPlan(assigned, lic, threshold, db.AsOf())
+	if err != nil {
+		return err
+	}
 	now := min(len(plan), *maxRemovals)
 	if err := c.printPlan(plan, now, common, snapshot, threshold, kept, db.AsOf()); err != nil {
 		return err
@@ -169,7 +166,7 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if len(plan) == 0 {
 		return nil
 	}
-	return c.apply(ctx, plan[:now], flags, lic.QMS, *common.data, snapshot, db.AsOf(), threshold, *wait)
+	return c.apply(ctx, plan[:now], flags, lic.QMS, common.data, snapshot, db.AsOf(), threshold, *wait)
 }
 
 // revokeLicense loads the licence file named or, without one, the one the
@@ -191,9 +188,20 @@ func revokeLicense(dataDir, path string) (*metering.License, error) {
 // (never used, held since before the first snapshot) or at least
 // threshold, not on a never_revoke glob. kept counts those the globs
 // saved.
-func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time.Time) (plan []planRow, kept int) {
+func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time.Time) (plan []planRow, kept int, err error) {
+	// The columns the plan reads, found once: a renamed column of the
+	// assigned report is an error, never a silently empty plan.
+	index := map[string]int{}
+	for i, c := range t.Columns {
+		index[c.Name] = i
+	}
+	for _, name := range []string{"idle_days", "user", "server", "server_id", "cal_type", "document", "document_id", "qms_last_used", "last_used", "exe_version"} {
+		if _, ok := index[name]; !ok {
+			return nil, 0, fmt.Errorf("the assigned report has no column %s", name)
+		}
+	}
 	for _, row := range t.Rows {
-		get := func(name string) any { return cell(t, row, name) }
+		get := func(name string) any { return row[index[name]] }
 		str := func(name string) string { s, _ := get(name).(string); return s }
 		idle, hasIdle := get("idle_days").(int64)
 		if hasIdle && idle < int64(threshold) {
@@ -230,7 +238,7 @@ func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time
 			cmp.Compare(a.removal.CALType, b.removal.CALType), cmp.Compare(strings.ToLower(a.removal.User), strings.ToLower(b.removal.User)),
 			cmp.Compare(a.removal.Document, b.removal.Document))
 	})
-	return plan, kept
+	return plan, kept, nil
 }
 
 // planColumns are the plan's columns as printed.
@@ -263,16 +271,22 @@ func (c *revokeCommand) printPlan(plan []planRow, now int, flags *reportFlags, s
 		t.Rows = append(t.Rows, []any{r.removal.Server, r.removal.CALType, r.removal.User, r.removal.Document, last, idle,
 			r.quarantineEnds, freed, i < now})
 	}
-	format, err := outputFormat(*flags.format, *flags.output, c.stdout)
+	format, err := outputFormat(flags.format, flags.output, []string{reports.FormatTable, reports.FormatCSV, reports.FormatJSON, reports.FormatParquet}, c.stdout)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "revoke plan from the QMS snapshot of %s, as of %s: %d CALs idle %d days or more (%d kept by never_revoke)\n",
 		snapshot, asOf.Format(time.RFC3339), len(plan), threshold, kept)
-	if *flags.output != "" {
-		return writeFileAtomic(*flags.output, func(w io.Writer) error { return reports.Write(w, t, format) })
+	write := func(w io.Writer) error {
+		if format == reports.FormatParquet && isTerminal(w) {
+			return errBinaryOnTerminal
+		}
+		return reports.Options{RawCSV: flags.csvRaw}.Write(w, t, format)
 	}
-	return reports.Write(c.stdout, t, format)
+	if flags.output == "" {
+		return write(c.stdout)
+	}
+	return writeOutput(flags.output, c.stdout, flags.replace, write)
 }
 
 func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFlags, section metering.QMS, dataDir, snapshot string, asOf time.Time, threshold int, wait time.Duration) error {
@@ -373,7 +387,7 @@ func writeJournal(path string, j *journal) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return dataset.ReplaceFile(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
@@ -26,14 +27,25 @@ func (c *runCommand) Synopsis() string {
 	return "the nightly job: ingest, meter, and write every report and index.html"
 }
 
-const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] PATH...
+const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--quiet] PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
---as-of (see qvmeter meter), and writes every report as CSV and JSON, plus
-index.html, a self-contained page to open in a browser, into --out
-(default DIR/reports/<as-of date>/). One line per step goes to stderr with
-its duration; --quiet silences them.
+--as-of (see qvmeter meter), and writes into --out (default
+DIR/reports/<as-of date>/):
+
+	<report>.csv, <report>.json  every report of qvmeter report (explain,
+	                             per user, is left to qvmeter explain)
+	index.html                   a self-contained page to open in a browser
+	summary.txt                  plain text for cron to mail: the summary,
+	                             the alerts and the warnings of the run
+
+Files are replaced atomically and get 0666 less the umask (0644 under
+022). CSV cells a spreadsheet would run as a formula start with a ' (see
+qvmeter report --help). One line per step goes to stderr with its
+duration and the path of index.html to stdout; --quiet prints one line on
+stderr when the run succeeds, and errors. Written to a file or a pipe,
+every line on stderr starts with an RFC 3339 time.
 
 When the licence file names the servers' own CAL state ([qms] url: the
 QMS API, password from [qms] password_file or $QVMETER_QMS_PASSWORD; or
@@ -44,54 +56,64 @@ changes anything on the servers (that is qvmeter revoke --apply).
 
 Exit codes, for the scheduler to alert on:
 
-	0  all well
-	1  the run failed (nothing is half-written: the dataset and the state
-	   are replaced atomically), or some paths could not be read
-	2  more lines were rejected than --max-reject-ratio allows (the good
-	   rows are stored and the reports written)
-	3  an alert fired: a PATH holds no session logs at all, a server has
-	   been silent longer than it usually is (its longest gap between
-	   sessions over the previous eight weeks, and at least two days; the
-	   licence file's [alerts] silent_server_days sets a fixed limit), or
-	   an alert the licence file's [alerts] section configures: capacity
-	   forecast above budget, more idle named CALs than allowed
+	0   all well
+	1   the run failed (nothing is half-written: the dataset and the state
+	    are replaced atomically), or some paths could not be read
+	2   more lines were rejected than --max-reject-ratio allows (the good
+	    rows are stored and the reports written)
+	3   an alert fired: a PATH holds no session logs at all, a server has
+	    been silent longer than it usually is (its longest gap between
+	    sessions over the previous eight weeks, and at least two days; the
+	    licence file's [alerts] silent_server_days sets a fixed limit), or
+	    an alert the licence file's [alerts] section configures: the
+	    capacity forecast's low end above the budget, more idle named
+	    CALs than allowed
+	64  a mistake on the command line (nothing was read or written)
 
 run holds DIR's writer lock from start to end: a second writer (ingest,
 meter, run) refuses at once, naming it, or waits up to --wait. Reports run
 meanwhile read the state they started with.
 
-Example (cron, 02:30 every night):
+` + asOfHelp + `
 
-	30 2 * * *  qvmeter run --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs /mnt/qvs02/logs
+Examples:
+
+	qvmeter run --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs /mnt/qvs02/logs
+	qvmeter run --quiet --data /srv/qvmeter --license license.toml --as-of yesterday /mnt/qvs01/logs
+
+	# cron, 02:30 every night, mailing summary.txt when the run is not clean:
+	30 2 * * *  qvmeter run --quiet --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs || mail -s qvmeter admin < /srv/qvmeter/reports/$(date -u +\%F)/summary.txt
 `
 
-// runReports are the reports qvmeter run writes, with the parameters they
-// are written with. explain is per user and is left to the command line.
-var runReports = []string{"summary", "idle-cals", "capacity", "usage", "concurrency", "usage-cals", "double-cals", "denials", "rejects"}
+// runReports are the reports qvmeter run writes: every report but explain,
+// which is per user.
+var runReports = reportNames()
 
 func (c *runCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", c.stderr, runUsage)
+	fs := newFlagSet("run", c.stdout, runUsage)
 	data := fs.String("data", "qvmeter-data", "data folder of the dataset, the state and the reports")
 	license := fs.String("license", "", "licence file (TOML); see the README")
-	asOfText := fs.String("as-of", "", "time the state and reports are for: RFC 3339 or YYYY-MM-DD (00:00 UTC); default now")
+	asOfFlag := &asOfFlag{now: time.Now}
+	fs.Var(asOfFlag, "as-of", "time the state and reports are for (see TIME below); default now")
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
-	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
-	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
-	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	maxRejects := ratioFlag(0.01)
+	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
+	idleDays := fs.Int("idle-days", 0, "a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
+	quiet := fs.Bool("quiet", false, "print errors, and one line when the run succeeds")
 	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
+		return usageErrorf("want at least one PATH, a log file or a folder of logs")
 	}
-	asOf, err := parseAsOf(*asOfText, time.Now())
-	if err != nil {
-		return err
+	asOf := asOfFlag.t
+	if asOf.IsZero() {
+		asOf = time.Now().UTC()
 	}
 	var lic *metering.License
+	var err error
 	if *license != "" {
 		if lic, _, err = metering.LoadLicense(*license); err != nil {
 			return err
@@ -100,7 +122,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if *out == "" {
 		*out = filepath.Join(*data, dataset.ReportsDir, asOf.Format(time.DateOnly))
 	}
-	step := stepLogger(c.stderr, *quiet)
+	var steps []string
+	step := stepLogger(c.stderr, *quiet, &steps)
 
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
@@ -121,14 +144,15 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return &exitError{code: 3, err: errors.Join(alerts...)} // nothing to meter
 	}
 
-	started := time.Now()
+	began := time.Now()
+	started := began
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
 	if err != nil {
 		return err
 	}
 	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects",
 		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects)
-	ingestErr := ingestOutcome(sum, *maxRejects)
+	ingestErr := ingestOutcome(sum, float64(maxRejects))
 
 	if lic != nil && (lic.QMS.URL != "" || lic.QMS.Import != "") { // qms.go: the servers' own CAL state
 		started = time.Now()
@@ -177,33 +201,73 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		tables[name] = t
 		for _, format := range []string{reports.FormatCSV, reports.FormatJSON} {
 			path := filepath.Join(*out, name+"."+format)
-			if err := writeFileAtomic(path, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
+			if err := writeOutput(path, nil, false, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
 				return err
 			}
 		}
 	}
 	index := filepath.Join(*out, "index.html")
-	if err := writeFileAtomic(index, func(w io.Writer) error { return reports.WriteHTML(ctx, w, db, params) }); err != nil {
+	if err := writeOutput(index, nil, false, func(w io.Writer) error { return reports.WriteHTML(ctx, w, db, params) }); err != nil {
 		return fmt.Errorf("index.html: %w", err)
 	}
-	step(started, "report", "%d reports and index.html in %s", len(names), *out)
+	step(started, "report", "%d reports, summary.txt and index.html in %s", len(names), *out)
 
-	if !*quiet {
-		abs, _ := filepath.Abs(index)
-		fmt.Fprintln(c.stdout, abs)
-	}
-	if ingestErr != nil {
-		return ingestErr
-	}
 	silent, err := silentServers(*data, st.Info.AsOf, lic)
 	if err != nil {
 		return err
 	}
-	alerts = append(append(alerts, silent...), licenseAlerts(lic, tables, *idleDays)...)
+	licensed, err := licenceAlerts(ctx, db, lic, *idleDays)
+	if err != nil {
+		return err
+	}
+	alerts = append(append(alerts, silent...), licensed...)
+	var warnings []error
+	if ingestErr != nil {
+		warnings = append(warnings, ingestErr)
+	}
+	outcome := runOutcome(ingestErr, alerts)
+	mail := runSummary{AsOf: st.Info.AsOf.Format(dataset.AsOfLayout), Out: *out, Steps: steps, Summary: tables["summary"], Alerts: alerts, Warnings: warnings, Code: exitCode(outcome)}
+	if err := writeOutput(filepath.Join(*out, "summary.txt"), nil, false, mail.write); err != nil {
+		return fmt.Errorf("summary.txt: %w", err)
+	}
+
+	abs, _ := filepath.Abs(index)
+	if !*quiet {
+		fmt.Fprintln(c.stdout, abs)
+	} else if outcome == nil {
+		fmt.Fprintf(c.stderr, "qvmeter run: done in %s as of %s: %d rows stored, %d rejects; %d reports, summary.txt and %s\n",
+			time.Since(began).Round(time.Millisecond), st.Info.AsOf.Format(dataset.AsOfLayout), sum.RowsStored, sum.Rejects, len(names), abs)
+	}
+	return outcome
+}
+
+// runOutcome is the error a finished run exits with: the ingest's (rejects,
+// unreadable paths) before the licence's alerts (exit 3).
+func runOutcome(ingestErr error, alerts []error) error {
+	if ingestErr != nil {
+		return ingestErr
+	}
 	if len(alerts) > 0 {
 		return &exitError{code: 3, err: errors.Join(alerts...)}
 	}
 	return nil
+}
+
+// licenceAlerts are the licence file's [alerts] that fired, evaluated by
+// the reports on the state's typed figures.
+func licenceAlerts(ctx context.Context, db *reports.DB, lic *metering.License, idleDays int) ([]error, error) {
+	if lic == nil {
+		return nil, nil
+	}
+	fired, err := db.Alerts(ctx, lic.Alerts, idleDays)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(fired))
+	for i, a := range fired {
+		errs[i] = a
+	}
+	return errs, nil
 }
 
 // countSessionLogs counts the session logs a PATH of run yields.
@@ -246,59 +310,69 @@ func days(d time.Duration) string {
 	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
-// stepLogger returns the function that prints one line per step with its
-// duration, or nothing with --quiet.
-func stepLogger(stderr io.Writer, quiet bool) func(started time.Time, name, format string, args ...any) {
+// exitCode is the exit code err ends the process with.
+func exitCode(err error) int {
+	var exit *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	return 1
+}
+
+// runSummary is summary.txt: what a person reading cron's mail needs to
+// know of a run, in plain text.
+type runSummary struct {
+	AsOf, Out        string
+	Steps            []string
+	Summary          *reports.Table
+	Alerts, Warnings []error
+	Code             int
+}
+
+func (s runSummary) write(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "qvmeter run as of %s: exit code %d\n\n", s.AsOf, s.Code)
+	for _, section := range []struct {
+		title string
+		errs  []error
+	}{{"Alerts", s.Alerts}, {"Warnings", s.Warnings}} {
+		fmt.Fprintf(&b, "%s\n", section.title)
+		if len(section.errs) == 0 {
+			b.WriteString("  none\n")
+		}
+		for _, err := range section.errs {
+			b.WriteString("  - " + strings.ReplaceAll(err.Error(), "\n", "\n    ") + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Summary\n")
+	var table strings.Builder
+	if err := reports.Write(&table, s.Summary, reports.FormatTable); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		b.WriteString("  " + line)
+	}
+	b.WriteString("\n\nSteps\n")
+	for _, step := range s.Steps {
+		b.WriteString("  " + step + "\n")
+	}
+	fmt.Fprintf(&b, "\nThe reports (CSV, JSON) and index.html are in %s\n", s.Out)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// stepLogger returns the function that records one line per step with its
+// duration in steps, and prints it unless quiet.
+func stepLogger(stderr io.Writer, quiet bool, steps *[]string) func(started time.Time, name, format string, args ...any) {
 	return func(started time.Time, name, format string, args ...any) {
-		if quiet {
-			return
-		}
-		fmt.Fprintf(stderr, "%-7s %7s  %s\n", name, time.Since(started).Round(time.Millisecond), fmt.Sprintf(format, args...))
-	}
-}
-
-// licenseAlerts evaluates the licence file's [alerts] against the reports.
-func licenseAlerts(lic *metering.License, tables map[string]*reports.Table, idleDays int) []error {
-	if lic == nil {
-		return nil
-	}
-	var alerts []error
-	if lic.Alerts.CapacityForecastOverBudget {
-		capacity := tables["capacity"]
-		for _, row := range capacity.Rows {
-			forecast, okF := cell(capacity, row, "forecast_minutes").(int64)
-			budget, okB := cell(capacity, row, "budget_minutes").(int64)
-			if okF && okB && forecast > budget {
-				alerts = append(alerts, fmt.Errorf("alert: the Analyzer Capacity forecast for %v is %d minutes, above the budget of %d",
-					cell(capacity, row, "month"), forecast, budget))
-			}
+		line := fmt.Sprintf("%-7s %7s  %s", name, time.Since(started).Round(time.Millisecond), fmt.Sprintf(format, args...))
+		*steps = append(*steps, line)
+		if !quiet {
+			fmt.Fprintln(stderr, line)
 		}
 	}
-	if limit := lic.Alerts.MaxIdleNamed; limit != nil {
-		threshold := int64(lic.Alerts.IdleDays)
-		if threshold == 0 {
-			threshold = int64(idleDays)
-		}
-		holders, idle := tables["idle-cals"], 0
-		for _, row := range holders.Rows {
-			days, ok := cell(holders, row, "idle_days").(int64)
-			if ok && cell(holders, row, "cal_type") == "named" && days >= threshold {
-				idle++
-			}
-		}
-		if idle > *limit {
-			alerts = append(alerts, fmt.Errorf("alert: %d named CALs have been idle %d days or more, more than the %d allowed", idle, threshold, *limit))
-		}
-	}
-	return alerts
-}
-
-// cell returns a row's value of the named column (nil if there is none).
-func cell(t *reports.Table, row []any, column string) any {
-	for i, c := range t.Columns {
-		if c.Name == column {
-			return row[i]
-		}
-	}
-	return nil
 }

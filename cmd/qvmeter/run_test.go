@@ -10,8 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
+	"github.com/qvmeter/qvmeter/reports"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,9 +102,18 @@ func TestRunNextDayAddsOnlyNewSessions(t *testing.T) {
 	}
 	sort.Strings(names)
 	require.Equal(t, []string{"2024-03-10", "2024-03-11"}, names)
-	for _, report := range runReports {
-		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".csv"))
-		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".json"))
+	require.Contains(t, runReports, "anomalies")
+	for _, report := range reports.Reports() {
+		if report.Name == "explain" {
+			continue
+		}
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report.Name+".csv"))
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report.Name+".json"))
+	}
+	summaryText, err := os.ReadFile(filepath.Join(data, "reports", "2024-03-11", "summary.txt"))
+	require.NoError(t, err)
+	for _, section := range []string{"exit code 0", "Alerts\n  none", "Warnings\n  none", "Summary\n  as_of", "Steps\n  ingest"} {
+		require.Contains(t, string(summaryText), section)
 	}
 	var summary []map[string]any
 	raw, err := os.ReadFile(filepath.Join(data, "reports", "2024-03-11", "summary.json"))
@@ -116,8 +127,11 @@ func TestRunExitCodes(t *testing.T) {
 	license := filepath.Join(estate, "license.toml")
 	licenseText, err := os.ReadFile(license)
 	require.NoError(t, err)
+	// Without the conversion the CAL licence lives on, and its idle named
+	// CALs are more than 5.
 	alerting := filepath.Join(t.TempDir(), "license.toml")
-	require.NoError(t, os.WriteFile(alerting, bytes.Replace(licenseText, []byte("[alerts]"), []byte("[alerts]\n  max_idle_named = 5"), 1), 0o644))
+	unconverted := bytes.Replace(licenseText, []byte("converted_at = 2024-02-19T00:00:00Z\n"), nil, 1)
+	require.NoError(t, os.WriteFile(alerting, bytes.Replace(unconverted, []byte("[alerts]"), []byte("[alerts]\n  max_idle_named = 5"), 1), 0o644))
 	broken := filepath.Join(t.TempDir(), "license.toml")
 	require.NoError(t, os.WriteFile(broken, []byte("[cal]\nnamed = \"many\"\n"), 0o644))
 
@@ -136,12 +150,50 @@ func TestRunExitCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := t.TempDir()
 			args := append(append([]string{"run", "--quiet", "--data", data, "--as-of", "2024-04-01"}, tt.args...), estate)
-			code, _, stderr := runQV(t, args...)
+			code, stdout, stderr := runQV(t, args...)
 			require.Equal(t, tt.code, code, stderr)
 			require.Contains(t, stderr, tt.stderr)
+			require.Empty(t, stdout, "--quiet")
+			if tt.code == 0 {
+				require.Equal(t, 1, strings.Count(stderr, "\n"), "--quiet: one line when all is well")
+				require.Contains(t, stderr, "qvmeter run: done")
+			}
 			if tt.code == 0 || tt.code == 2 || tt.code == 3 {
-				require.FileExists(t, filepath.Join(data, "reports", "2024-04-01", "index.html"))
+				out := filepath.Join(data, "reports", "2024-04-01")
+				require.FileExists(t, filepath.Join(out, "index.html"))
+				summary, err := os.ReadFile(filepath.Join(out, "summary.txt"))
+				require.NoError(t, err)
+				require.Contains(t, string(summary), fmt.Sprintf("exit code %d", tt.code))
+				require.Contains(t, string(summary), tt.stderr, "summary.txt says what stderr says")
 			}
 		})
+	}
+}
+
+// Issue 11 "Done when": run on the sample estate with its bundled licence,
+// the forecast alert on and a budget of 20,000 minutes, exits 0 on every
+// as-of day of March 2024, and lists no CAL-era holder as idle (they are
+// retired at the conversion of 2024-02-19, listed by idle-cals --retired).
+func TestRunOnEveryDayOfMarchListsNoCALEraHolderAndRaisesNoAlert(t *testing.T) {
+	licenseText, err := os.ReadFile(filepath.Join(estate, "license.toml"))
+	require.NoError(t, err)
+	for old, new := range map[string]string{"capacity_minutes = 15000": "capacity_minutes = 20000",
+		"capacity_forecast_over_budget = false": "capacity_forecast_over_budget = true\n  max_idle_named = 0"} {
+		require.Contains(t, string(licenseText), old)
+		licenseText = bytes.Replace(licenseText, []byte(old), []byte(new), 1)
+	}
+	license := filepath.Join(t.TempDir(), "license.toml")
+	require.NoError(t, os.WriteFile(license, licenseText, 0o644))
+	data := t.TempDir()
+	for day := 1; day <= 31; day++ {
+		asOf := time.Date(2024, 3, day, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+		code, _, stderr := runQV(t, "run", "--quiet", "--data", data, "--as-of", asOf, "--license", license, estate)
+		require.Equal(t, 0, code, "as of %s: %s", asOf, stderr)
+		idle, err := os.ReadFile(filepath.Join(data, "reports", asOf, "idle-cals.csv"))
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(idle), "\n")[1:] {
+			require.False(t, strings.HasPrefix(line, "named,") || strings.HasPrefix(line, "document,"),
+				"as of %s: a CAL-era holder is listed as idle: %s", asOf, line)
+		}
 	}
 }
