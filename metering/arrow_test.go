@@ -1,7 +1,6 @@
 package metering
 
 import (
-	"cmp"
 	"fmt"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -21,7 +20,7 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 	}
 	var columns [parse.NumColumns][]string
 	for _, col := range []int{parse.ColUserKey, parse.ColDocumentKey, parse.ColServer, parse.ColClientMachineID, parse.ColClientType,
-		parse.ColExeVersion, parse.ColCALType, parse.ColCALClass, parse.ColSourceFile, parse.ColAuthenticatedUser, parse.ColIdentifyingUser} {
+		parse.ColExeVersion, parse.ColCALType, parse.ColCALClass, parse.ColSourceFile, parse.ColUser, parse.ColImplausible} {
 		columns[col] = make([]string, rec.NumRows())
 		for i := range columns[col] {
 			columns[col][i] = parse.StringAt(rec.Column(col), i)
@@ -33,13 +32,13 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 	count, line := ints(parse.ColCALUsageCount), ints(parse.ColSourceLine)
 	for i := range int(rec.NumRows()) {
 		user := e.Users.ID(columns[parse.ColUserKey][i])
-		e.SetUserDisplay(user, cmp.Or(columns[parse.ColAuthenticatedUser][i], columns[parse.ColIdentifyingUser][i]))
+		e.SetUserDisplay(user, columns[parse.ColUser][i])
 		s := Session{Start: int64(start.Value(i)), End: int64(end.Value(i)), DurationMS: duration.Value(i),
 			User: user, Document: e.Documents.ID(columns[parse.ColDocumentKey][i]), Server: e.Servers.ID(columns[parse.ColServer][i]),
 			Client:     e.Clients.ID(ClientKey(columns[parse.ColClientMachineID][i], columns[parse.ColClientType][i])),
 			ExeVersion: e.ExeVersions.ID(columns[parse.ColExeVersion][i]), CALText: e.CALTexts.ID(columns[parse.ColCALType][i]),
 			SourceFile: e.SourceFiles.ID(columns[parse.ColSourceFile][i]), SourceLine: line.Value(i),
-			CAL: calClassOf(columns[parse.ColCALClass][i]), UsageCount: NoCount}
+			CAL: calClassOf(columns[parse.ColCALClass][i]), Implausible: implausibilityOf(columns[parse.ColImplausible][i]), UsageCount: NoCount}
 		if count.IsValid(i) {
 			s.UsageCount = count.Value(i)
 		}

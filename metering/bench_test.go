@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/qvmeter/qvmeter/dataset"
+	"github.com/qvmeter/qvmeter/parse"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,7 +102,7 @@ func writeBenchDataset(b *testing.B, dir string) {
 	docPaths := text(documents, `C:\ProgramData\QlikTech\Documents\App %03d.qvw`)
 	docKeys := make([]string, documents)
 	for i, p := range docPaths {
-		docKeys[i] = DocumentKey(p)
+		docKeys[i] = parse.DocumentKey(p)
 	}
 	serverNames := text(servers, "QVS-NODE-%02d")
 	calTexts := []string{"Named User", "Document", "Session", "Usage", "Professional", "Analyzer", "Analyzer Capacity"}

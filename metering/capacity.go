@@ -22,6 +22,7 @@ type capacityCell struct {
 type monthBudget struct {
 	minutes, sessions int64
 	exhaustedAt       int64 // 0: not reached
+	implausible       int64 // counts set aside (implausible.go)
 }
 
 // capacityLedger sums Analyzer Capacity minutes as logged in CAL Usage Count,
@@ -55,6 +56,7 @@ func newCapacityLedger(limit int64) *capacityLedger {
 type capacityCheck struct {
 	missing, notMultipleOf6, aboveDuration, spansMonth bool
 	bound                                              int64 // 6 × ceil(duration / 6 min)
+	saturated                                          bool  // a sum reached the 64-bit limit (overflow.go)
 }
 
 // record books one capacity session by its end month and returns what is
@@ -86,7 +88,7 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	} else {
 		check.notMultipleOf6 = minutes%capacityUnit != 0
 		check.aboveDuration = minutes > check.bound
-		cell.minutes += minutes
+		cell.minutes, check.saturated = addSaturating(cell.minutes, minutes)
 	}
 	if check.notMultipleOf6 {
 		cell.notMultipleOf6++
@@ -101,9 +103,11 @@ func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 		l.lastDay = dayOf(s.End)
 		l.dayFrom = int64(l.lastDay) * dayMS
 	}
-	l.daily[l.lastDay] += minutes
+	var daySaturated, monthSaturated bool
+	l.daily[l.lastDay], daySaturated = addSaturating(l.daily[l.lastDay], minutes)
 	budget := l.month(m)
-	budget.minutes += minutes
+	budget.minutes, monthSaturated = addSaturating(budget.minutes, minutes)
+	check.saturated = check.saturated || daySaturated || monthSaturated
 	budget.sessions++
 	if l.limit >= 0 && budget.exhaustedAt == 0 && budget.minutes >= l.limit {
 		budget.exhaustedAt = s.End

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/qvmeter/qvmeter/dataset"
+	"github.com/qvmeter/qvmeter/parse"
 )
 
 // Replay reads the dataset's session files into a new engine and returns
@@ -22,7 +23,10 @@ func Replay(ctx context.Context, files *dataset.Files, cfg Config) (*State, erro
 	if err != nil {
 		return nil, err
 	}
-	cfg.Horizon = max(cfg.Horizon, horizon)
+	// A longer session is set aside as implausible (duration_above_ceiling)
+	// and never waits for start order: one must not make the replay hold
+	// every session CAL until the end.
+	cfg.Horizon = max(cfg.Horizon, min(horizon, parse.DurationCeiling.Milliseconds()))
 	e, err := NewEngine(cfg)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +55,7 @@ func randomRows(n int, seed uint64) []dataset.SessionRow {
 		start := base + rng.Int64N(90*dayMS)
 		dur := rng.Int64N(3 * hourMS)
 		r := dataset.SessionRow{SessionStart: start, SessionEnd: start + dur, DurationMS: dur,
-			UserKey: strings.ToLower(user), DocumentKey: DocumentKey(doc), Document: &doc, Server: []string{"A", "B"}[rng.IntN(2)],
+			UserKey: parse.UserKey(user, "", ""), DocumentKey: parse.DocumentKey(doc), Document: &doc, Server: []string{"A", "B"}[rng.IntN(2)],
 			ClientMachineID: &machine, ClientType: &ctype, ExeVersion: &exe, CALType: &calText,
 			CALClass: parse.ClassifyCAL([]byte(calText)).String(), SourceFile: "f.log", SourceLine: int64(i + 2)}
 		if rng.IntN(4) > 0 {

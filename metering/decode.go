@@ -13,7 +13,9 @@ import (
 var datasetColumns = [...]string{
 	"session_start", "session_end", "duration_ms", "cal_usage_count", "source_line",
 	"user_key", "document_key", "server", "client_machine_id", "client_type", "exe_version",
-	"cal_type", "cal_class", "source_file", "authenticated_user", "identifying_user",
+	"cal_type", "cal_class", "source_file",
+	"user", "implausible", // optional: files written before them lack them
+	"authenticated_user", "identifying_user",
 }
 
 // Positions in datasetColumns: the int64 columns first, then the strings.
@@ -32,6 +34,8 @@ const (
 	colCALType
 	colCALClass
 	colSourceFile
+	colDisplay
+	colImplausible
 	colAuthenticated
 	colIdentifying
 	numColumns
@@ -115,10 +119,14 @@ func decode(ctx context.Context, files *dataset.Files, in *interner, out chan<- 
 				var leaves [numColumns]int
 				for i, name := range datasetColumns {
 					leaf, ok := f.Schema().Lookup(name)
-					if !ok {
+					switch {
+					case ok:
+						leaves[i] = leaf.ColumnIndex
+					case optionalColumn(i):
+						leaves[i] = -1
+					default:
 						return fmt.Errorf("no %s column", name)
 					}
-					leaves[i] = leaf.ColumnIndex
 				}
 				for _, group := range f.RowGroups() {
 					rg := take()
@@ -171,10 +179,11 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 	rg.spellings = rg.spellings[:0]
 	spellings := false // whether some user of the row group has no spelling yet
 	for c := numInt64Columns; c < numColumns; c++ {
-		if (c == colAuthenticated || c == colIdentifying) && !spellings {
+		s := &rg.strs[c-numInt64Columns]
+		if leaves[c] < 0 || !rg.needColumn(c, spellings) {
+			s.index, s.texts, s.ends = s.index[:0], s.texts[:0], s.ends[:0] // not read: no value in this row group
 			continue
 		}
-		s := &rg.strs[c-numInt64Columns]
 		if err := s.decode(chunks[leaves[c]]); err != nil {
 			return fmt.Errorf("%s: %w", datasetColumns[c], err)
 		}

@@ -106,6 +106,10 @@ func needsClient(m Mode, c parse.CALClass) bool {
 // Add replays one session; see needsOrder for the order sessions must
 // come in.
 func (e *Engine) Add(s *Session) {
+	if s.Implausible != plausible {
+		e.setAside(s)
+		return
+	}
 	if s.End > e.asOf {
 		e.counts.later++
 		return

@@ -210,7 +210,7 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 		}
 		if k > 0 && order[k-1].monthUser == o.monthUser && order[k-1].documentServer == o.documentServer {
 			last := &st.Capacity[len(st.Capacity)-1]
-			last.Minutes += c.minutes
+			last.Minutes, _ = addSaturating(last.Minutes, c.minutes) // saturated: its month is already an anomaly
 			last.Sessions += c.sessions
 			last.MissingCount += c.missing
 			last.MissingMinMinutes += c.missingMin
@@ -232,13 +232,14 @@ func (e *Engine) finishCapacity(st *State, p *pool) {
 	}
 	current := monthOf(e.asOf - 1) // the month of the last instant the state covers
 	for m, b := range p.capacity.months {
-		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m]}
+		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m], ImplausibleMinutes: b.implausible}
 		if budget, known := p.capacityBudget(); known {
 			ceiling := int64(0)
 			if p.slk != nil {
 				ceiling, _ = p.slk.OverageCeiling()
 			}
-			over := max(0, b.minutes-budget)
+			over, _ := addSaturating(b.minutes, -budget)
+			over = max(0, over)
 			row.Budget, row.OverBudget = &budget, &over
 			if ceiling != 0 {
 				row.OverageCeiling = &ceiling

@@ -85,9 +85,9 @@ func forecastCapacity(daily map[int32]int64, soFar int64, m month, asOf, sinceMS
 	point := float64(soFar) + mean*left
 	spread := forecastZ * sd * math.Sqrt(left+left*left/n)
 	return capacityForecast{
-		minutes: int64(math.Round(point)),
-		low:     int64(math.Round(max(float64(soFar), point-spread))),
-		high:    int64(math.Round(point + spread)),
+		minutes: roundToInt64(point),
+		low:     roundToInt64(max(float64(soFar), point-spread)),
+		high:    roundToInt64(point + spread),
 	}, true
 }
 

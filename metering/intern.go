@@ -23,7 +23,7 @@ const (
 )
 
 // dictionaryOf is the dictionary a string column is interned in, -1 for the
-// user spellings (kept as texts, not interned).
+// user spellings and the implausible reasons (kept as texts, not interned).
 func dictionaryOf(column int) int {
 	switch column {
 	case colUser:
@@ -38,7 +38,7 @@ func dictionaryOf(column int) int {
 		return dictCALTexts
 	case colSourceFile:
 		return dictSourceFiles
-	case colAuthenticated, colIdentifying:
+	case colAuthenticated, colIdentifying, colDisplay, colImplausible:
 		return -1
 	}
 	return dictTexts
@@ -64,8 +64,9 @@ type interner struct {
 	// machineIDs are, per machine dictionary entry of the row group, 1 + its
 	// text id, 0 until looked up.
 	machineIDs []uint32
-	session    Session   // the row being built (a field, not allocated per row)
-	byUser     []Session // scratch of groupByUser
+	reasons    []Implausibility // per implausible dictionary entry of the row group
+	session    Session          // the row being built (a field, not allocated per row)
+	byUser     []Session        // scratch of groupByUser
 }
 
 type cachedClient struct{ clientType, id uint32 }
@@ -122,37 +123,23 @@ func (in *interner) lacksSpelling(users []uint32) bool {
 	return false
 }
 
-// internSpellings collects the spellings (Authenticated, else Identifying
-// User) that change what a user is displayed as; each dictionary entry is
-// looked at once per row group.
-func (in *interner) internSpellings(rg *decodedRowGroup) {
-	users := rg.ids[colUser-numInt64Columns]
-	authenticated, identifying := &rg.strs[colAuthenticated-numInt64Columns], &rg.strs[colIdentifying-numInt64Columns]
-	in.seen = slices.Grow(in.seen[:0], len(authenticated.ends)+len(identifying.ends))[:len(authenticated.ends)+len(identifying.ends)]
-	clear(in.seen)
-	for i, u := range users {
-		column, entry := authenticated, authenticated.index[i]
-		seen := int(entry)
-		if entry < 0 {
-			column, entry = identifying, identifying.index[i]
-			seen = len(authenticated.ends) + int(entry)
-		}
-		for int(u) >= len(in.looked) {
-			in.looked = append(in.looked, false)
-		}
-		in.looked[u] = true
-		if entry < 0 || in.seen[seen] {
-			continue
-		}
-		in.seen[seen] = true
-		spelling := column.text(int(entry))
-		for int(u) >= len(in.display) {
-			in.display = append(in.display, "")
-		}
-		if len(spelling) > 0 && (in.display[u] == "" || string(spelling) < in.display[u]) {
-			in.display[u] = string(spelling)
-			rg.spellings = append(rg.spellings, userSpelling{u, in.display[u]})
-		}
+// lookedAt marks that user's spellings have been read.
+func (in *interner) lookedAt(user uint32) {
+	for int(user) >= len(in.looked) {
+		in.looked = append(in.looked, false)
+	}
+	in.looked[user] = true
+}
+
+// offerSpelling keeps a spelling of user if it is the first in sort order
+// seen, and then hands it over with the row group.
+func (in *interner) offerSpelling(rg *decodedRowGroup, user uint32, spelling []byte) {
+	for int(user) >= len(in.display) {
+		in.display = append(in.display, "")
+	}
+	if len(spelling) > 0 && (in.display[user] == "" || string(spelling) < in.display[user]) {
+		in.display[user] = string(spelling)
+		rg.spellings = append(rg.spellings, userSpelling{user, in.display[user]})
 	}
 }
 
@@ -166,6 +153,11 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 	in.machineIDs = slices.Grow(in.machineIDs[:0], len(machines.ends))[:len(machines.ends)]
 	clear(in.machineIDs)
 	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
+	implausible := &rg.strs[colImplausible-numInt64Columns]
+	in.reasons = in.reasons[:0]
+	for entry := range implausible.ends {
+		in.reasons = append(in.reasons, implausibilityOf(string(implausible.text(entry))))
+	}
 	rg.ordered, rg.grouped = rg.ordered[:0], rg.grouped[:0]
 	for i := range rg.rows {
 		s := &in.session
@@ -173,6 +165,9 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 			User: user[i], Document: document[i], Server: server[i],
 			ExeVersion: exe[i], CALText: calText[i], SourceFile: sourceFile[i], SourceLine: line[i],
 			CAL: in.calClass(calClass[i]), UsageCount: count[i]}
+		if len(implausible.index) > 0 && implausible.index[i] >= 0 {
+			s.Implausible = in.reasons[implausible.index[i]]
+		}
 		if needsClient(in.mode, s.CAL) {
 			s.Client = in.client(in.machine(machines, i), clientType[i])
 		}

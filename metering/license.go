@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/qvmeter/qvmeter/parse"
 )
 
 // License is a licence file (TOML): what one licence grants and which
@@ -561,12 +563,12 @@ func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPo
 			switch {
 			case doc.Path == "":
 				return src.errorAt(append(key, "path"), "a document allocation needs a path")
-			case paths[DocumentKey(doc.Path)]:
+			case paths[parse.DocumentKey(doc.Path)]:
 				return src.errorAt(append(key, "path"), "document %q is allocated twice", doc.Path)
 			case doc.Allocated < 0:
 				return src.errorAt(append(key, "allocated"), "must not be negative, got %d", doc.Allocated)
 			}
-			paths[DocumentKey(doc.Path)] = true
+			paths[parse.DocumentKey(doc.Path)] = true
 			allocated += doc.Allocated
 		}
 		if allocated > cal.DocumentTotal {
@@ -609,7 +611,7 @@ func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPo
 func validateAssigned(src licenseSource, key []string, users []string, licensed int) error {
 	seen := map[string]bool{}
 	for _, u := range users {
-		folded := strings.ToLower(u)
+		folded := parse.UserKey(u, "", "")
 		if folded == "" || seen[folded] {
 			return src.errorAt(key, "user %q is empty or listed twice", u)
 		}
@@ -660,12 +662,6 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("negative duration %q", s)
 	}
 	return days + d, nil
-}
-
-// DocumentKey folds a document path the way the dataset's document_key
-// column does: `\` turned into `/`, lower-cased.
-func DocumentKey(path string) string {
-	return strings.ToLower(strings.ReplaceAll(path, `\`, "/"))
 }
 
 // QMS is the [qms] section: where `qvmeter run` pulls or imports the

@@ -1,8 +1,6 @@
 package metering
 
 import (
-	"strings"
-
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -60,7 +58,7 @@ func newPool(name string, cal *CALPools, slk *SLKPools, licensed, absentIsZero b
 		linear = cal.UsageRecharge == RechargeLinear
 		p.calQuarantine = newQuarantinePolicy(cal.Quarantine)
 		for _, doc := range cal.Documents {
-			p.allocations[documents.ID(DocumentKey(doc.Path))] = doc
+			p.allocations[documents.ID(parse.DocumentKey(doc.Path))] = doc
 		}
 	}
 	usageSize, known := p.calSize("usage")
@@ -91,7 +89,7 @@ func (p *pool) assign(users *Dict) {
 	for kind, names := range map[holderKind][]string{kindNamed: calNamedUsers(p.cal), kindProfessional: slkUsers(p.slk, kindProfessional), kindAnalyzer: slkUsers(p.slk, kindAnalyzer)} {
 		p.assigned[kind] = map[uint32]bool{}
 		for _, name := range names {
-			p.assigned[kind][users.ID(strings.ToLower(name))] = true
+			p.assigned[kind][users.ID(parse.UserKey(name, "", ""))] = true
 		}
 	}
 }

@@ -17,7 +17,7 @@ func (e *Engine) reconstruct(s *Session) {
 	case parse.CALAnalyzerCapacity:
 		e.bookCapacity(p, s, s.UsageCount)
 	case parse.CALUsage:
-		p.usage.consumeHourly(s.Start, usageUnits(s))
+		p.usage.consumeHourly(s.Start, e.boundedUsageUnits(p, s))
 		if implied := impliedUsageUnits(s); s.UsageCount > 0 && s.UsageCount != implied {
 			row := e.sessionAnomaly(s)
 			row.Kind, row.CALType, row.Day = AnomalyUsageCountMismatch, parse.CALUsage.String(), dayString(dayOf(s.Start))
@@ -39,6 +39,9 @@ func (e *Engine) reconstruct(s *Session) {
 // session across a month boundary into a traceable anomaly.
 func (e *Engine) bookCapacity(p *pool, s *Session, minutes int64) {
 	check := p.capacity.record(s, minutes)
+	if check.saturated {
+		e.saturatedAnomaly(p, s, "capacity minutes of "+monthOf(s.End).String(), minutes)
+	}
 	if !check.flagged() && !check.spansMonth {
 		return
 	}

@@ -1,8 +1,6 @@
 package metering
 
 import (
-	"cmp"
-
 	"github.com/qvmeter/qvmeter/dataset"
 )
 
@@ -13,11 +11,11 @@ func (e *Engine) appendRow(r *dataset.SessionRow, out []Session) []Session {
 		Client:     e.Clients.ID(ClientKey(deref(r.ClientMachineID), deref(r.ClientType))),
 		ExeVersion: e.ExeVersions.ID(deref(r.ExeVersion)), CALText: e.CALTexts.ID(deref(r.CALType)),
 		SourceFile: e.SourceFiles.ID(r.SourceFile), SourceLine: r.SourceLine,
-		CAL: calClassOf(r.CALClass), UsageCount: NoCount}
+		CAL: calClassOf(r.CALClass), Implausible: implausibilityOf(deref(r.Implausible)), UsageCount: NoCount}
 	if r.CALUsageCount != nil {
 		s.UsageCount = *r.CALUsageCount
 	}
-	e.SetUserDisplay(s.User, cmp.Or(deref(r.AuthenticatedUser), deref(r.IdentifyingUser)))
+	e.SetUserDisplay(s.User, displayName(r))
 	return append(out, s)
 }
 
@@ -41,7 +39,9 @@ func ReplayRows(cfg Config, rows []dataset.SessionRow) (*State, error) {
 // sorts them by session_end. The engine is spent afterwards.
 func (e *Engine) ReplaySessions(sessions []Session) *State {
 	for i := range sessions {
-		e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
+		if sessions[i].Implausible == plausible { // set aside: never waits for start order
+			e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
+		}
 	}
 	var sorter endSorter
 	sessions = sorter.sort(sessions)

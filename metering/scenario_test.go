@@ -87,7 +87,7 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 // RFC 3339 with a zone, or without seconds: 2024-03-01T09:00Z), end (start +
 // 10m) or dur (a Go duration), cal (the raw CAL Type text, "Named User"),
 // count (CAL Usage Count), server (A), exe (12.50.20200.0), client (the
-// user), type (Ajax).
+// user), type (Ajax), implausible (the decoder's reason, parse.Implausible*).
 func parseSession(line string, n int) (dataset.SessionRow, error) {
 	fields, err := splitKeyValues(line)
 	if err != nil {
@@ -123,7 +123,7 @@ func parseSession(line string, n int) (dataset.SessionRow, error) {
 	calText, exe := get("cal", "Named User"), get("exe", "12.50.20200.0")
 	client, clientType := get("client", "pc-"+user), get("type", "Ajax")
 	row := dataset.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
-		AuthenticatedUser: &user, UserKey: strings.ToLower(user), Document: &doc, DocumentKey: DocumentKey(doc),
+		AuthenticatedUser: &user, UserKey: parse.UserKey(user, "", ""), Document: &doc, DocumentKey: parse.DocumentKey(doc),
 		Server: get("server", "A"), ExeVersion: &exe, CALType: &calText, CALClass: parse.ClassifyCAL([]byte(calText)).String(),
 		ClientMachineID: &client, ClientType: &clientType, SourceFile: "Sessions_" + get("server", "A") + ".log", SourceLine: int64(n + 1)}
 	if v, ok := fields["count"]; ok {
@@ -132,6 +132,9 @@ func parseSession(line string, n int) (dataset.SessionRow, error) {
 			return dataset.SessionRow{}, err
 		}
 		row.CALUsageCount = &c
+	}
+	if v, ok := fields["implausible"]; ok {
+		row.Implausible = &v
 	}
 	return row, nil
 }

@@ -21,7 +21,10 @@ type Session struct {
 	SourceFile uint32 // Dicts.SourceFiles
 	SourceLine int64
 	CAL        parse.CALClass
-	UsageCount int64 // CAL Usage Count; NoCount when the log had none
+	// Implausible is why the session's values cannot be real (the
+	// implausible column); such a session is set aside (implausible.go).
+	Implausible Implausibility
+	UsageCount  int64 // CAL Usage Count; NoCount when the log had none
 }
 
 // NoCount marks a Session without a CAL Usage Count.

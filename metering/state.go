@@ -121,6 +121,11 @@ type MonthRow struct {
 	ForecastMinutes     *int64 `parquet:"forecast_minutes,optional,zstd"`
 	ForecastLowMinutes  *int64 `parquet:"forecast_low_minutes,optional,zstd"`
 	ForecastHighMinutes *int64 `parquet:"forecast_high_minutes,optional,zstd"`
+	// ImplausibleMinutes is the sum of the CAL Usage Counts of the month's
+	// capacity sessions whose values cannot be real (implausible_value
+	// anomalies): not in minutes, but what the month would differ by if
+	// they were counted.
+	ImplausibleMinutes int64 `parquet:"implausible_minutes,zstd"`
 }
 
 // ConcurrencyRow is one pool's Session CAL peak for one UTC day: the largest
@@ -192,6 +197,8 @@ const (
 	AnomalyEraMismatch        = "cal_type_outside_era" // a CAL-era type after converted_at, or an SLK type before it
 	AnomalyNoPoolSizes        = "no_pool_sizes"        // the licence file gives no pool size at all (said once)
 	AnomalyUsageCountMismatch = "usage_count_mismatch" // a usage CAL line whose logged count differs from its duration's
+	AnomalyImplausibleValue   = "implausible_value"    // a line whose times or count cannot be real: set aside, in no figure (implausible.go)
+	AnomalySumSaturated       = "sum_saturated"        // a sum reached the 64-bit limit and is held there (overflow.go)
 )
 
 // DenialRow is a session that simulate mode could not give a licence to.

@@ -496,7 +496,7 @@ func (a *adviser) capacityUsers(ctx context.Context, pool string, e era) ([]capa
 	recs, err := a.db.records(ctx, "advice-capacity-users", []Column{
 		{"user_key", String, ""}, {"display", String, ""}, {"anonymous", Bool, ""}, {"month", String, ""}, {"minutes", Int, ""},
 	}, `
-WITH c AS (SELECT user_key, month, sum(minutes)::BIGINT AS minutes FROM capacity
+WITH c AS (SELECT user_key, month, clamp_int64(sum(minutes)) AS minutes FROM capacity
            WHERE pool = $1 AND month >= $2 AND month <= $3 GROUP BY user_key, month),
 u AS (SELECT user_key, min(coalesce(authenticated_user, identifying_user)) AS display,
              bool_or(lower(coalesce(client_machine_id, '')) = user_key) AS anonymous

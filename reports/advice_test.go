@@ -73,7 +73,7 @@ func mixSessions() []dataset.SessionRow {
 		calType := cal
 		end := start.Add(time.Duration(minutes) * time.Minute)
 		row := dataset.SessionRow{SessionStart: start.UnixMilli(), SessionEnd: end.UnixMilli(), DurationMS: end.Sub(start).Milliseconds(),
-			AuthenticatedUser: ptr(`CORP\` + user), UserKey: `corp\` + user, Document: &doc, DocumentKey: metering.DocumentKey(doc),
+			AuthenticatedUser: ptr(`CORP\` + user), UserKey: `corp\` + user, Document: &doc, DocumentKey: parse.DocumentKey(doc),
 			Server: server, ExeVersion: &exe, CALType: &calType, CALClass: parse.ClassifyCAL([]byte(cal)).String(),
 			ClientMachineID: &client, ClientType: &ctype, ExitClass: "client_close",
 			SourceFile: fmt.Sprintf("Sessions_%s_%s.log", server, start.Format(time.DateOnly))}

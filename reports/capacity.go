@@ -15,8 +15,8 @@ const currentMonthSQL = `strftime(getvariable('as_of') - INTERVAL 1 MILLISECOND,
 // with its budget figures; the current month has the forecast metering
 // computed (metering/forecast.go: whole days of pace, with a range).
 const capacityMonthsSQL = `
-SELECT month, minutes, sessions, users, budget AS budget_minutes, over_budget AS overage_minutes,
-       CASE WHEN budget IS NOT NULL THEN greatest(budget - minutes, 0) END AS remaining_minutes,
+SELECT month, minutes, implausible_minutes, sessions, users, budget AS budget_minutes, over_budget AS overage_minutes,
+       CASE WHEN budget IS NOT NULL THEN clamp_int64(greatest(budget::HUGEINT - minutes, 0)) END AS remaining_minutes,
        forecast_minutes, forecast_low_minutes, forecast_high_minutes, pool
 FROM months`
 
@@ -42,6 +42,7 @@ var capacityReport = &Report{
 		{"document", String, "with --by document: the document key"},
 		{"server", String, "with --by server: the server"},
 		{"minutes", Int, "capacity minutes consumed: the sum of the logged CAL Usage Count"},
+		{"implausible_minutes", Int, "without --by: the sum of the CAL Usage Counts that cannot be real (report anomalies, kind implausible_value), not in minutes: what the month would differ by if they were counted"},
 		{"sessions", Int, "Analyzer Capacity sessions"},
 		{"users", Int, "distinct users with capacity sessions"},
 		{"missing_sessions", Int, "with --by: sessions whose CAL Usage Count was missing (not in minutes)"},
@@ -82,7 +83,7 @@ GROUP BY pool, month, c.user_key
 ORDER BY month, pool, minutes DESC, c.user_key`, month), b.args, nil
 			}
 			return fmt.Sprintf(`
-SELECT month, %[1]s AS %[2]s, sum(minutes)::BIGINT AS minutes, sum(sessions)::BIGINT AS sessions,
+SELECT month, %[1]s AS %[2]s, clamp_int64(sum(minutes)) AS minutes, sum(sessions)::BIGINT AS sessions,
        sum(missing_count)::BIGINT AS missing_sessions,
        round(100 * sum(minutes)::DOUBLE / nullif(sum(sum(minutes)) OVER (PARTITION BY pool, month), 0), 1) AS share_pct, pool
 FROM capacity WHERE %[3]s = '' OR month = %[3]s
@@ -95,10 +96,11 @@ ORDER BY month, pool, minutes DESC, %[2]s`, column, quoteIdent(p.By), month), b.
 			}
 			return fmt.Sprintf(`
 WITH c AS (%s), b(month, billed_minutes, pool) AS (VALUES %s)
-SELECT coalesce(c.month, b.month) AS month, coalesce(c.minutes, 0) AS minutes, coalesce(c.sessions, 0) AS sessions,
+SELECT coalesce(c.month, b.month) AS month, coalesce(c.minutes, 0) AS minutes,
+       coalesce(c.implausible_minutes, 0) AS implausible_minutes, coalesce(c.sessions, 0) AS sessions,
        coalesce(c.users, 0) AS users, c.budget_minutes, c.overage_minutes, c.remaining_minutes, c.forecast_minutes,
        c.forecast_low_minutes, c.forecast_high_minutes,
-       b.billed_minutes, b.billed_minutes - coalesce(c.minutes, 0) AS difference, coalesce(c.pool, b.pool) AS pool
+       b.billed_minutes, clamp_int64(b.billed_minutes::HUGEINT - coalesce(c.minutes, 0)) AS difference, coalesce(c.pool, b.pool) AS pool
 FROM c FULL JOIN b ON c.month = b.month AND c.pool = b.pool
 WHERE %s = '' OR coalesce(c.month, b.month) = %s
 ORDER BY month, pool`, capacityMonthsSQL, strings.Join(rows, ", "), month, month), b.args, nil

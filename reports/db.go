@@ -21,15 +21,18 @@ import (
 //
 //   - sessions: the dataset's committed session files, ended at or before
 //     the state's as-of time, without the accounts the licence's exclude
-//     patterns leave out of every figure (the one place reports apply
-//     them; the state tables were replayed without them);
+//     patterns leave out of every figure and without the rows whose
+//     values cannot be real (implausible not null: metering set them
+//     aside as implausible_value anomalies) — the one place reports apply
+//     both, as the state tables were replayed without them;
 //   - excluded_users: user_key and the pattern that excludes it;
 //   - rejects: the lines ingest could not place;
 //   - holders, capacity, months, concurrency, usage_cals, anomalies,
 //     denials: the state tables.
 //
 // Times are plain TIMESTAMPs in UTC. The connection also holds the variables
-// as_of (TIMESTAMP) and mode (reconstruct or simulate) from state.json.
+// as_of (TIMESTAMP) and mode (reconstruct or simulate) from state.json, and
+// the macro clamp_int64 (sums.go).
 // A DB runs one report at a time.
 type DB struct {
 	db   *sql.DB
@@ -101,15 +104,20 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 	if err := db.exec(ctx, "SET VARIABLE mode = $1::VARCHAR", db.info.Mode.String()); err != nil {
 		return err
 	}
-	if len(sessions) == 0 {
-		if sessions, err = emptyFile(db, "sessions.parquet", []dataset.SessionRow{}); err != nil {
-			return err
-		}
+	if err := db.exec(ctx, clampInt64Macro); err != nil {
+		return err
 	}
+	// An empty file of today's schema first: files written before a column
+	// was added read as null there (read with union_by_name, see view).
+	current, err := emptyFile(db, "sessions.parquet", []dataset.SessionRow{})
+	if err != nil {
+		return err
+	}
+	sessions = append(current, sessions...)
 	if err := db.excludedUsers(ctx, sessions); err != nil {
 		return err
 	}
-	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of') AND user_key NOT IN (SELECT user_key FROM excluded_users)"); err != nil {
+	if err := db.view(ctx, "sessions", sessions, "session_end <= getvariable('as_of') AND implausible IS NULL AND user_key NOT IN (SELECT user_key FROM excluded_users)"); err != nil {
 		return err
 	}
 	if len(rejects) == 0 {
@@ -136,7 +144,8 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 // TIMESTAMP WITH TIME ZONE column turned into a TIMESTAMP (UTC: no time
 // zone extension is loaded) and rows kept where the condition holds. The
 // file list is bound as a parameter through a variable: a table function's
-// arguments cannot be prepared directly.
+// arguments cannot be prepared directly. The session files are matched by
+// column name, as those written by an older version lack later columns.
 func (db *DB) view(ctx context.Context, name string, files []string, where string) error {
 	list := make([]string, len(files))
 	args := make([]any, len(files))
@@ -148,7 +157,7 @@ func (db *DB) view(ctx context.Context, name string, files []string, where strin
 		return err
 	}
 	raw := name + "_raw"
-	if err := db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(getvariable('%s'), hive_partitioning = false)", raw, variable)); err != nil {
+	if err := db.exec(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(getvariable('%s'), hive_partitioning = false, union_by_name = %t)", raw, variable, name == "sessions")); err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	rows, err := db.conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+raw+") WHERE column_type = 'TIMESTAMP WITH TIME ZONE'")

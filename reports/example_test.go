@@ -51,6 +51,6 @@ func Example() {
 		fmt.Println(err)
 	}
 	// Output:
-	// month,minutes,sessions,users,budget_minutes,overage_minutes,remaining_minutes,forecast_minutes,forecast_low_minutes,forecast_high_minutes,pool
-	// 2021-04,6,1,1,,,,6,6,6,default
+	// month,minutes,implausible_minutes,sessions,users,budget_minutes,overage_minutes,remaining_minutes,forecast_minutes,forecast_low_minutes,forecast_high_minutes,pool
+	// 2021-04,6,0,1,1,,,,6,6,6,default
 }

@@ -26,7 +26,7 @@ var capacityDaysReport = &Report{
 	},
 	build: func(Params) (string, []any, error) {
 		return `
-SELECT strftime(session_end, '%Y-%m-%d') AS day, coalesce(sum(cal_usage_count), 0)::BIGINT AS minutes, count(*) AS sessions
+SELECT strftime(session_end, '%Y-%m-%d') AS day, clamp_int64(coalesce(sum(cal_usage_count), 0)) AS minutes, count(*) AS sessions
 FROM sessions
 WHERE cal_class = 'analyzer_capacity' AND strftime(session_end, '%Y-%m') = ` + currentMonthSQL + `
 GROUP BY day ORDER BY day`, nil, nil

@@ -131,7 +131,7 @@ story AS (
   FROM s GROUP BY server
   UNION ALL
   SELECT 4, 'capacity', c.month, NULL, NULL, NULL, c.sessions, NULL, c.minutes, s.first_used, s.last_used, s.source
-  FROM (SELECT month, sum(sessions)::BIGINT AS sessions, sum(minutes)::BIGINT AS minutes FROM capacity
+  FROM (SELECT month, sum(sessions)::BIGINT AS sessions, clamp_int64(sum(minutes)) AS minutes FROM capacity
         WHERE user_key = %[1]s GROUP BY month) c
   LEFT JOIN (SELECT strftime(session_end, '%%Y-%%m') AS period, min(session_start) AS first_used, max(session_end) AS last_used,
                     arg_max(concat(source_file, ':', source_line), (session_end, source_file, source_line)) AS source

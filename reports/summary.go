@@ -45,9 +45,9 @@ h AS (SELECT count(*) FILTER (cal_type = 'named') AS named_holders, count(*) FIL
              count(*) FILTER (cal_type = 'analyzer') AS analyzer_holders,
              count(*) FILTER (idle_days >= %[1]s) AS idle_holders
       FROM holders WHERE NOT revoked AND NOT retired),
-c AS (SELECT sum(minutes)::BIGINT AS minutes, sum(budget_minutes)::BIGINT AS budget, sum(forecast_minutes)::BIGINT AS forecast,
-             sum(forecast_low_minutes)::BIGINT AS forecast_low, sum(forecast_high_minutes)::BIGINT AS forecast_high,
-             sum(remaining_minutes)::BIGINT AS remaining
+c AS (SELECT clamp_int64(sum(minutes)) AS minutes, clamp_int64(sum(budget_minutes)) AS budget,
+             clamp_int64(sum(forecast_minutes)) AS forecast, clamp_int64(sum(forecast_low_minutes)) AS forecast_low,
+             clamp_int64(sum(forecast_high_minutes)) AS forecast_high, clamp_int64(sum(remaining_minutes)) AS remaining
       FROM (%[2]s) WHERE month = %[3]s)
 SELECT getvariable('as_of') AS as_of, getvariable('mode') AS mode, first_session, last_session, servers, sessions, users,
        named_holders, document_holders, professional_holders, analyzer_holders, %[1]s::BIGINT AS idle_days, idle_holders,
