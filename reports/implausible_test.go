@@ -74,7 +74,7 @@ func implausibleEstate(t *testing.T) string {
 func runEveryReport(t *testing.T, db *DB) map[string]*Table {
 	ctx := context.Background()
 	tables := map[string]*Table{}
-	for _, r := range Reports() {
+	for _, r := range registry {
 		p := DefaultParams()
 		p.User = `CORP\Anna`
 		table, err := db.Run(ctx, r.Name, p)
