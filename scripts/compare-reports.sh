@@ -2,8 +2,10 @@
 # scripts/compare-reports.sh WANT GOT [STAMP...]: fails unless the report
 # folders WANT and GOT hold the same files with the same bytes. In .html
 # files every STAMP string (what tells two builds apart, e.g. the platform
-# in the version line) is blanked first; CSV and JSON are compared as they
-# are. Prints the first differences of each file that differs.
+# in the version line) is blanked first; summary.txt is compared without
+# its Steps section and the folder it names (each run's own timings and
+# paths); CSV and JSON are compared as they are. Prints the first
+# differences of each file that differs.
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 WANT GOT [STAMP...]" >&2; exit 2; }
 want=$1
@@ -40,6 +42,11 @@ while read -r f; do
 		sed -f "$tmp/stamps.sed" "$b" >"$tmp/b.html"
 		a=$tmp/a.html
 		b=$tmp/b.html ;;
+	*summary.txt)
+		sed -e '/^Steps$/,/^$/d' -e '/^The reports .* are in /d' "$a" >"$tmp/a.txt"
+		sed -e '/^Steps$/,/^$/d' -e '/^The reports .* are in /d' "$b" >"$tmp/b.txt"
+		a=$tmp/a.txt
+		b=$tmp/b.txt ;;
 	esac
 	if cmp -s "$a" "$b"; then
 		n=$((n + 1))
