@@ -7,8 +7,8 @@
 // Analyzer Capacity minutes each UTC month burned, how close Session and
 // Usage CALs came to running out, and whether a smaller or different licence
 // would have been enough. The server keeps none of that history, so the
-// engine replays the sessions through the rules of
-// ../shared/spec/licensing.md:
+// engine replays the sessions through the rules of docs/licensing.md (what
+// this package's comments call "the spec"):
 //
 //   - Reconstruct (the default) trusts the CAL Type each line records and
 //     rebuilds holders, the capacity ledger, session-CAL concurrency, usage-CAL

@@ -15,7 +15,7 @@ import (
 )
 
 // TestScenarios runs the files under testdata/scenarios, one or more per
-// rule of ../shared/spec/licensing.md. Commands:
+// rule of docs/licensing.md. Commands:
 //
 //	license             input: a licence file (TOML); prints "ok" or the error
 //	sessions            input: one session a line, key=value (see parseSession)

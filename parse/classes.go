@@ -3,7 +3,7 @@ package parse
 import "bytes"
 
 // CALClass is the license a session line says it used, folded from the
-// free-text CAL Type column (see ../shared/spec/session-log.md, "CAL Type").
+// free-text CAL Type column (see docs/session-log.md, "Derived columns").
 type CALClass uint8
 
 const (

@@ -5,8 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// The identity rules of ../shared/spec/session-log.md ("User key",
-// "Document key"), in one place: the decoder derives the user_key, user and
+// The identity rules of docs/session-log.md ("Derived columns":
+// user_key, user, document_key), in one place: the decoder derives the user_key, user and
 // document_key columns with them, and every other package that needs a key
 // for a value it did not read from a record (a licence file's document, a
 // test's user) calls the exported functions below.

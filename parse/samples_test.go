@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests below pin the sample logs of fixtures/samples that shared/spec/
-// session-log.md calls for; each cites the spec line it follows.
+// The tests below pin the sample logs of fixtures/samples that
+// docs/session-log.md calls for; each cites the rule it follows.
 
 func readSample(t *testing.T, name string) []byte {
 	t.Helper()
