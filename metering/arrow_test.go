@@ -19,7 +19,7 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 		return out, fmt.Errorf("record schema is not parse.Schema")
 	}
 	var columns [parse.NumColumns][]string
-	for _, col := range []int{parse.ColUserKey, parse.ColDocumentKey, parse.ColServer, parse.ColClientMachineID, parse.ColClientType,
+	for _, col := range []int{parse.ColUserKey, parse.ColDocumentKey, parse.ColServer, parse.ColClientMachineID, parse.ColClientType, parse.ColClientAddress,
 		parse.ColExeVersion, parse.ColCALType, parse.ColCALClass, parse.ColSourceFile, parse.ColUser, parse.ColImplausible} {
 		columns[col] = make([]string, rec.NumRows())
 		for i := range columns[col] {
@@ -35,7 +35,8 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 		e.SetUserDisplay(user, columns[parse.ColUser][i])
 		s := Session{Start: int64(start.Value(i)), End: int64(end.Value(i)), DurationMS: duration.Value(i),
 			User: user, Document: e.Documents.ID(columns[parse.ColDocumentKey][i]), Server: e.Servers.ID(columns[parse.ColServer][i]),
-			Client:     e.Clients.ID(ClientKey(columns[parse.ColClientMachineID][i], columns[parse.ColClientType][i])),
+			Client: e.Clients.ID(ClientKey(columns[parse.ColClientMachineID][i], columns[parse.ColClientType][i],
+				columns[parse.ColUserKey][i], columns[parse.ColClientAddress][i])),
 			ExeVersion: e.ExeVersions.ID(columns[parse.ColExeVersion][i]), CALText: e.CALTexts.ID(columns[parse.ColCALType][i]),
 			SourceFile: e.SourceFiles.ID(columns[parse.ColSourceFile][i]), SourceLine: line.Value(i),
 			CAL: calClassOf(columns[parse.ColCALClass][i]), Implausible: implausibilityOf(columns[parse.ColImplausible][i]), UsageCount: NoCount}

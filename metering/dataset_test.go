@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,6 +62,13 @@ func randomRows(n int, seed uint64) []dataset.SessionRow {
 		if rng.IntN(4) > 0 {
 			r.AuthenticatedUser = &user
 		}
+		switch i % 21 { // lines without a Client Machine Identification (see ClientKey)
+		case 0:
+			r.ClientMachineID = nil
+		case 7, 14:
+			empty, address := "", fmt.Sprintf("10.0.0.%d", i%3)
+			r.ClientMachineID, r.ClientAddress = &empty, &address
+		}
 		if rng.IntN(5) > 0 {
 			c := int64(6 * (1 + rng.IntN(5)))
 			r.CALUsageCount = &c
@@ -80,6 +88,7 @@ func TestDatasetReplayEqualsRowReplay(t *testing.T) {
 		cfg := Config{Mode: mode, AsOf: time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC), License: lic}
 		want, err := ReplayRows(cfg, rows)
 		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(want.Anomalies, func(a AnomalyRow) bool { return a.Kind == AnomalyClientWithoutID }), "the rows have lines without a client id")
 		ds, err := dataset.ListFiles(dir)
 		require.NoError(t, err)
 		require.Len(t, ds.Months, 3)

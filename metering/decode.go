@@ -12,7 +12,7 @@ import (
 // datasetColumns are the columns the replay reads.
 var datasetColumns = [...]string{
 	"session_start", "session_end", "duration_ms", "cal_usage_count", "source_line",
-	"user_key", "document_key", "server", "client_machine_id", "client_type", "exe_version",
+	"user_key", "document_key", "server", "client_machine_id", "client_type", "client_address", "exe_version",
 	"cal_type", "cal_class", "source_file",
 	"user", "implausible", // optional: files written before them lack them
 	"authenticated_user", "identifying_user",
@@ -30,6 +30,7 @@ const (
 	colServer
 	colMachine
 	colClientType
+	colAddress
 	colExeVersion
 	colCALType
 	colCALClass
@@ -190,7 +191,7 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 		if len(s.index) != rg.rows {
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
 		}
-		if d := dictionaryOf(c); d >= 0 && c != colMachine { // machines: on demand, see interner.machine
+		if d := dictionaryOf(c); d >= 0 && c != colMachine && c != colAddress { // on demand, see interner.machine
 			in.internColumn(rg, c, d)
 		}
 		if c == colUser {

@@ -53,6 +53,7 @@ type Engine struct {
 	unknownCALs map[[2]uint32]*AnomalyRow // pool × raw CAL Type
 	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
 	late        map[*pool]*AnomalyRow
+	withoutID   map[clientDay]*withoutIDCount // client_without_id, per pool and day
 	policyDay   int32
 	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
 }
@@ -68,7 +69,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{Dicts: newDicts(), cfg: cfg, asOf: cfg.AsOf.UnixMilli(), released: minTime, policyDay: -1 << 30,
 		byStart:     minHeap[Session]{less: startsBefore},
-		unknownCALs: map[[2]uint32]*AnomalyRow{}, outsideEra: map[[2]uint32]*AnomalyRow{}, late: map[*pool]*AnomalyRow{}}
+		unknownCALs: map[[2]uint32]*AnomalyRow{}, outsideEra: map[[2]uint32]*AnomalyRow{}, late: map[*pool]*AnomalyRow{},
+		withoutID: map[clientDay]*withoutIDCount{}}
 	lic := cfg.License
 	if lic == nil {
 		e.pools = []*pool{newPool(DefaultPool, nil, nil, false, false, e.Documents)}
@@ -149,8 +151,7 @@ func (e *Engine) takeInStartOrder(s *Session) {
 		e.simulate(s)
 		return
 	}
-	p := e.poolOf(s.Server)
-	p.sessionCALs.add(s.Client, s.Start, s.End)
+	e.holdSessionCAL(e.poolOf(s.Server), s)
 }
 
 func (e *Engine) lateSession(s *Session) {

@@ -69,6 +69,7 @@ func (e *Engine) Finish() *State {
 			st.Anomalies = append(st.Anomalies, *late)
 		}
 	}
+	e.finishClientsWithoutID(st)
 	if lic := e.cfg.License; lic != nil && e.cfg.Mode == Reconstruct && !lic.HasPoolSizes() {
 		st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: DefaultPool, Kind: AnomalyNoPoolSizes,
 			Detail: "the licence file gives no pool size: every size is unknown, no pool or budget is checked"})

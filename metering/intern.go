@@ -61,19 +61,20 @@ type interner struct {
 	// id seen with it and their Clients id: a machine rarely changes type.
 	clientOf []cachedClient
 	classOf  []int8 // per text id: its CAL class, -1 until looked up
-	// machineIDs are, per machine dictionary entry of the row group, 1 + its
-	// text id, 0 until looked up.
-	machineIDs []uint32
-	reasons    []Implausibility // per implausible dictionary entry of the row group
-	session    Session          // the row being built (a field, not allocated per row)
-	byUser     []Session        // scratch of groupByUser
+	// machineIDs and addressIDs are, per machine (client address)
+	// dictionary entry of the row group, 1 + its text id, 0 until looked up.
+	machineIDs, addressIDs []uint32
+	withoutID              map[[3]uint32]uint32 // user, address text, type text → Clients id; see ClientKey
+	reasons                []Implausibility     // per implausible dictionary entry of the row group
+	session                Session              // the row being built (a field, not allocated per row)
+	byUser                 []Session            // scratch of groupByUser
 }
 
 type cachedClient struct{ clientType, id uint32 }
 
 // newInterner copies the engine's dictionaries it interns into.
 func newInterner(e *Engine) *interner {
-	in := &interner{mode: e.cfg.Mode, clients: map[uint64]uint32{}}
+	in := &interner{mode: e.cfg.Mode, clients: map[uint64]uint32{}, withoutID: map[[3]uint32]uint32{}}
 	for i, d := range e.readerDicts() {
 		in.dicts[i] = d.clone()
 		in.shipped[i] = d.Len()
@@ -149,9 +150,12 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 	ids := func(column int) []uint32 { return rg.ids[column-numInt64Columns] }
 	user, document, server, exe, calText, sourceFile := ids(colUser), ids(colDocument), ids(colServer), ids(colExeVersion), ids(colCALType), ids(colSourceFile)
 	clientType, calClass := ids(colClientType), ids(colCALClass)
-	machines := &rg.strs[colMachine-numInt64Columns]
+	machines, addresses := &rg.strs[colMachine-numInt64Columns], &rg.strs[colAddress-numInt64Columns]
 	in.machineIDs = slices.Grow(in.machineIDs[:0], len(machines.ends))[:len(machines.ends)]
 	clear(in.machineIDs)
+	in.addressIDs = slices.Grow(in.addressIDs[:0], len(addresses.ends))[:len(addresses.ends)]
+	clear(in.addressIDs)
+	noMachine := in.dicts[dictTexts].ID("")
 	start, end, duration, count, line := rg.ints[colStart], rg.ints[colEnd], rg.ints[colDuration], rg.ints[colUsageCount], rg.ints[colSourceLine]
 	implausible := &rg.strs[colImplausible-numInt64Columns]
 	in.reasons = in.reasons[:0]
@@ -169,7 +173,11 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 			s.Implausible = in.reasons[implausible.index[i]]
 		}
 		if needsClient(in.mode, s.CAL) {
-			s.Client = in.client(in.machine(machines, i), clientType[i])
+			if machine := in.text(machines, in.machineIDs, i); machine != noMachine {
+				s.Client = in.client(machine, clientType[i])
+			} else {
+				s.Client = in.clientWithoutID(user[i], in.text(addresses, in.addressIDs, i), clientType[i])
+			}
 		}
 		if needsOrder(in.mode, s.CAL) {
 			rg.ordered = append(rg.ordered, *s)
@@ -211,18 +219,18 @@ func groupByUser(sessions, out []Session, users int) (spare, grouped []Session) 
 	return sessions, out
 }
 
-// machine interns row i's client machine: only the rows that need a client
-// (session CALs, every row in simulate mode) pay for a lookup, once per
-// dictionary entry.
-func (in *interner) machine(machines *decodedStrings, i int) uint32 {
-	index := machines.index[i]
+// text interns row i's client machine or client address (column, with ids
+// its row group's cache): only the rows that need a client (session CALs,
+// every row in simulate mode) pay for a lookup, once per dictionary entry.
+func (in *interner) text(column *decodedStrings, ids []uint32, i int) uint32 {
+	index := column.index[i]
 	if index < 0 {
 		return in.dicts[dictTexts].ID("")
 	}
-	if in.machineIDs[index] == 0 {
-		in.machineIDs[index] = 1 + in.dicts[dictTexts].IDBytes(machines.text(int(index)))
+	if ids[index] == 0 {
+		ids[index] = 1 + in.dicts[dictTexts].IDBytes(column.text(int(index)))
 	}
-	return in.machineIDs[index] - 1
+	return ids[index] - 1
 }
 
 // client is the Clients id of a machine and client type.
@@ -234,7 +242,7 @@ func (in *interner) client(machine, clientType uint32) uint32 {
 	id, ok := in.clients[key]
 	if !ok {
 		texts := in.dicts[dictTexts]
-		id = in.dicts[dictClients].ID(ClientKey(texts.Name(machine), texts.Name(clientType)))
+		id = in.dicts[dictClients].ID(ClientKey(texts.Name(machine), texts.Name(clientType), "", ""))
 		in.clients[key] = id
 	}
 	for int(machine) >= len(in.clientOf) {

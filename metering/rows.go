@@ -8,7 +8,7 @@ import (
 func (e *Engine) appendRow(r *dataset.SessionRow, out []Session) []Session {
 	s := Session{Start: r.SessionStart, End: r.SessionEnd, DurationMS: r.DurationMS,
 		User: e.Users.ID(r.UserKey), Document: e.Documents.ID(r.DocumentKey), Server: e.Servers.ID(r.Server),
-		Client:     e.Clients.ID(ClientKey(deref(r.ClientMachineID), deref(r.ClientType))),
+		Client:     e.Clients.ID(ClientKey(deref(r.ClientMachineID), deref(r.ClientType), r.UserKey, deref(r.ClientAddress))),
 		ExeVersion: e.ExeVersions.ID(deref(r.ExeVersion)), CALText: e.CALTexts.ID(deref(r.CALType)),
 		SourceFile: e.SourceFiles.ID(r.SourceFile), SourceLine: r.SourceLine,
 		CAL: calClassOf(r.CALClass), Implausible: implausibilityOf(deref(r.Implausible)), UsageCount: NoCount}

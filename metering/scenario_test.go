@@ -87,7 +87,9 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 // RFC 3339 with a zone, or without seconds: 2024-03-01T09:00Z), end (start +
 // 10m) or dur (a Go duration), cal (the raw CAL Type text, "Named User"),
 // count (CAL Usage Count), server (A), exe (12.50.20200.0), client (the
-// user), type (Ajax), implausible (the decoder's reason, parse.Implausible*).
+// Client Machine Identification, pc-<user>; client="" for an empty one),
+// type (Ajax), addr (the Client Address, absent by default), implausible (the
+// decoder's reason, parse.Implausible*).
 func parseSession(line string, n int) (dataset.SessionRow, error) {
 	fields, err := splitKeyValues(line)
 	if err != nil {
@@ -126,6 +128,9 @@ func parseSession(line string, n int) (dataset.SessionRow, error) {
 		AuthenticatedUser: &user, UserKey: parse.UserKey(user, "", ""), Document: &doc, DocumentKey: parse.DocumentKey(doc),
 		Server: get("server", "A"), ExeVersion: &exe, CALType: &calText, CALClass: parse.ClassifyCAL([]byte(calText)).String(),
 		ClientMachineID: &client, ClientType: &clientType, SourceFile: "Sessions_" + get("server", "A") + ".log", SourceLine: int64(n + 1)}
+	if v, ok := fields["addr"]; ok {
+		row.ClientAddress = &v
+	}
 	if v, ok := fields["count"]; ok {
 		c, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

@@ -15,7 +15,7 @@ type Session struct {
 	User       uint32 // Dicts.Users: user_key
 	Document   uint32 // Dicts.Documents: document_key
 	Server     uint32 // Dicts.Servers
-	Client     uint32 // Dicts.Clients: client_machine_id + client type
+	Client     uint32 // Dicts.Clients: ClientKey
 	ExeVersion uint32 // Dicts.ExeVersions
 	CALText    uint32 // Dicts.CALTexts: the raw CAL Type, for unknown types
 	SourceFile uint32 // Dicts.SourceFiles
@@ -102,10 +102,6 @@ func newDicts() Dicts {
 	return Dicts{Users: newDict(), Documents: newDict(), Servers: newDict(), Clients: newDict(),
 		ExeVersions: newDict(), CALTexts: newDict(), SourceFiles: newDict()}
 }
-
-// ClientKey is the Clients text of a client instance: the session CAL is held
-// per Client Machine Identification and client type.
-func ClientKey(machineID, clientType string) string { return machineID + "\x00" + clientType }
 
 // SetUserDisplay records a spelling of user from the logs. Where spellings
 // differ (CORP\Anna, corp\anna) the first in sort order is kept, so the

@@ -75,7 +75,7 @@ func (e *Engine) assignCAL(p *pool, s *Session) (parse.CALClass, string) {
 // users can have too: a session CAL, else usage CALs.
 func (e *Engine) assignShared(p *pool, s *Session) (parse.CALClass, string) {
 	if p.cal.Session > 0 && p.sessionCALs.canHold(s.Client, s.Start, int64(p.cal.Session)) {
-		p.sessionCALs.add(s.Client, s.Start, s.End)
+		e.holdSessionCAL(p, s)
 		return parse.CALSession, ""
 	}
 	if p.usage.take(s.Start, usageUnits(s)) > 0 {

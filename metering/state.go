@@ -199,6 +199,7 @@ const (
 	AnomalyUsageCountMismatch = "usage_count_mismatch" // a usage CAL line whose logged count differs from its duration's
 	AnomalyImplausibleValue   = "implausible_value"    // a line whose times or count cannot be real: set aside, in no figure (implausible.go)
 	AnomalySumSaturated       = "sum_saturated"        // a sum reached the 64-bit limit and is held there (overflow.go)
+	AnomalyClientWithoutID    = "client_without_id"    // session-CAL lines without a Client Machine Identification, per pool and day
 )
 
 // DenialRow is a session that simulate mode could not give a licence to.
