@@ -327,12 +327,13 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 // informationalAnomalies are the anomaly kinds that explain a figure
 // rather than call for an action (a session across a month's end, one
 // longer than the reorder horizon, a capacity count the rules corrected, a
-// CAL type logged outside its era): the page shows them in a neutral
+// CAL type logged outside its era, session-CAL lines keyed without a client
+// id): the page shows them in a neutral
 // colour, after the others, and they do not make the summary's anomaly
 // figure a warning. Every other kind (a pool exceeded, a wasted licence,
 // a budget overrun, a server or CAL type the licence does not know) is to
 // be acted on.
-var informationalAnomalies = []string{"spans_month", "late_session", "capacity_count", "cal_type_outside_era", "usage_count_mismatch"}
+var informationalAnomalies = []string{"spans_month", "late_session", "capacity_count", "cal_type_outside_era", "usage_count_mismatch", "client_without_id"}
 
 // anomalyClass is the listing row class of an anomaly kind: "info" for an
 // informational one, "" for one to act on.

@@ -48,7 +48,7 @@ var anomaliesReport = tableReport("anomalies",
 SELECT kind, cal_type, month, day, at, "user", document_key AS document, server, observed, "limit", detail,
        source_file, source_line, pool
 FROM anomalies ORDER BY kind, pool, at NULLS FIRST, month, day, user_key, document_key, server, source_file, source_line`,
-	Column{"kind", String, "pool_exceeded, named_and_document, unknown_cal_type, over_budget, capacity_count, spans_month, document_allocation, unlisted_server, late_session, cal_type_outside_era, no_pool_sizes, usage_count_mismatch, implausible_value (a line whose times or count cannot be real, in no figure) or sum_saturated (a sum held at the 64-bit limit)"},
+	Column{"kind", String, "pool_exceeded, named_and_document, unknown_cal_type, over_budget, capacity_count, spans_month, document_allocation, unlisted_server, late_session, cal_type_outside_era, no_pool_sizes, usage_count_mismatch, implausible_value (a line whose times or count cannot be real, in no figure), sum_saturated (a sum held at the 64-bit limit) or client_without_id (session-CAL lines without a client id, keyed on user, address and type)"},
 	Column{"cal_type", String, "licence type concerned, if any"},
 	Column{"month", String, "UTC month concerned, if any"},
 	Column{"day", String, "UTC day concerned, if any"},
