@@ -2,6 +2,7 @@ package metering
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -105,4 +106,15 @@ func (in *interner) clientWithoutID(user, address, clientType uint32) uint32 {
 		in.withoutID[key] = id
 	}
 	return id
+}
+
+// hasEmpty reports whether a decoded string column has a null or empty
+// value: only then does a row group's client_address column need reading.
+func (s *decodedStrings) hasEmpty() bool {
+	for i := range s.ends {
+		if len(s.text(i)) == 0 {
+			return true
+		}
+	}
+	return slices.Contains(s.index, -1)
 }

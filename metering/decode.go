@@ -191,7 +191,7 @@ func (rg *decodedRowGroup) decode(group parquet.RowGroup, leaves *[numColumns]in
 		if len(s.index) != rg.rows {
 			return fmt.Errorf("%s: %d values for %d rows", datasetColumns[c], len(s.index), rg.rows)
 		}
-		if d := dictionaryOf(c); d >= 0 && c != colMachine && c != colAddress { // on demand, see interner.machine
+		if d := dictionaryOf(c); d >= 0 && c != colMachine && c != colAddress { // on demand, see interner.text
 			in.internColumn(rg, c, d)
 		}
 		if c == colUser {

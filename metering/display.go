@@ -28,7 +28,8 @@ func optionalColumn(c int) bool { return c == colDisplay || c == colImplausible 
 // needColumn tells whether the row group's string column c must be read:
 // the spelling columns only while some user of it has no spelling yet
 // (spellings), and the fallback's two only where the user column (read
-// before them) is missing or null.
+// before them) is missing or null; client_address only where a client
+// machine id (read before it) is empty, for ClientKey's fallback.
 func (rg *decodedRowGroup) needColumn(c int, spellings bool) bool {
 	switch c {
 	case colDisplay:
@@ -36,6 +37,8 @@ func (rg *decodedRowGroup) needColumn(c int, spellings bool) bool {
 	case colAuthenticated, colIdentifying:
 		display := rg.strs[colDisplay-numInt64Columns].index
 		return spellings && (len(display) == 0 || slices.Contains(display, -1))
+	case colAddress: // read for ClientKey's fallback only
+		return rg.strs[colMachine-numInt64Columns].hasEmpty()
 	}
 	return true
 }
