@@ -35,6 +35,26 @@ type Catalog struct {
 	Committed time.Time              `json:"committed"`
 	Files     []DataFile             `json:"files"`
 	Sources   map[string]*Checkpoint `json:"sources"` // by absolute path of the log
+
+	// KeyVersion is the version of the session key the stored rows carry
+	// (see ingest.KeyVersion; 0 = 1, written before it was recorded).
+	KeyVersion int `json:"key_version,omitempty"`
+	// Obsolete lists data files (relative paths) that this version replaced
+	// (re-keyed or rebuilt): removed after the commit, or by the next run
+	// if the commit's process died first. No committed version lists them.
+	Obsolete []string `json:"obsolete,omitempty"`
+	// Quality counts, per server, what the decoder read leniently, over
+	// every line read since the dataset was built (copies included).
+	Quality map[string]*ServerQuality `json:"quality,omitempty"`
+}
+
+// ServerQuality is what the decoder read leniently from one server's logs.
+type ServerQuality struct {
+	Lenient map[string]int64 `json:"lenient,omitempty"` // by kind, see ingest.LenientKinds
+	// OffsetlessByZone counts offset-less times by the zone they were
+	// converted with (ingest.NoZone: as UTC, no zone given).
+	OffsetlessByZone map[string]int64 `json:"offsetless_by_zone,omitempty"`
+	UnknownColumns   map[string]int64 `json:"unknown_columns,omitempty"` // header fields by name
 }
 
 // DataFile is one committed Parquet file.
@@ -55,6 +75,10 @@ type Checkpoint struct {
 	// that happens to have the old size still differs here.
 	HeadHash uint64 `json:"head_hash"`
 	HeadLen  int64  `json:"head_len"`
+	// TailHash is the xxh3 hash of the TailLen bytes before Offset: a file
+	// replaced or rewritten at the same size differs here (0: not recorded).
+	TailHash uint64 `json:"tail_hash,omitempty"`
+	TailLen  int64  `json:"tail_len,omitempty"`
 	Offset   int64  `json:"offset"` // bytes through the last complete line read
 	Line     int64  `json:"line"`   // number of that line
 	Header   string `json:"header"` // the header in effect at Offset
@@ -94,7 +118,20 @@ func commit(dir string, cat *Catalog, newFiles []DataFile) error {
 		removeTemps(dir, newFiles)
 		return err
 	}
-	return finishRenames(dir, newFiles)
+	if err := finishRenames(dir, newFiles); err != nil {
+		return err
+	}
+	return removeObsolete(dir, cat.Obsolete)
+}
+
+// removeObsolete removes the data files a committed version replaced.
+func removeObsolete(dir string, obsolete []string) error {
+	for _, rel := range obsolete {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // removeTemps removes the temporary files of data files never committed.
@@ -106,10 +143,14 @@ func removeTemps(dir string, files []DataFile) {
 
 // recoverDataset brings the data folder in line with its catalog after a
 // crash: data files the catalog lists but that are still under their
-// temporary name are renamed into place (the commit happened), and every
-// other temporary file is removed (its run never committed).
+// temporary name are renamed into place (the commit happened), the files it
+// replaced are removed, and every other temporary file is removed (its run
+// never committed).
 func recoverDataset(dir string, cat *Catalog) error {
 	if err := finishRenames(dir, cat.Files); err != nil {
+		return err
+	}
+	if err := removeObsolete(dir, cat.Obsolete); err != nil {
 		return err
 	}
 	for _, sub := range []string{SessionsDir, RejectsDir} {
