@@ -1,7 +1,10 @@
 package ingest_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/stretchr/testify/require"
@@ -43,5 +46,67 @@ func TestServerFromName(t *testing.T) {
 	}
 	for _, name := range []string{"Events_QVS01_2024-03-01.log", "Sessions_QVS01.csv", "notes.txt"} {
 		require.False(t, ingest.IsSessionLog(name), name)
+	}
+}
+
+// Symbolic links in scanned folders are followed (issue 10: they were
+// skipped as "not session logs"), loops end, and each real file is read
+// once, under one server, however many names lead to it.
+func TestSymlinkedLogsFollowed(t *testing.T) {
+	logs := t.TempDir()
+	real := filepath.Join(logs, "archive", "Sessions_QVS01_2024-02-01.log")
+	writeLog(t, real, logText(columns29, true, sessions(10)))
+	scan := t.TempDir()
+	require.NoError(t, os.Symlink(real, filepath.Join(scan, "Sessions_QVS01_2024-02-01.log")))
+	require.NoError(t, os.Symlink(real, filepath.Join(scan, "Sessions_QVS01.log")))             // a "current" link
+	require.NoError(t, os.Symlink(filepath.Join(logs, "archive"), filepath.Join(scan, "arch"))) // a folder link
+	require.NoError(t, os.Symlink(scan, filepath.Join(scan, "loop")))                           // a loop
+	require.NoError(t, os.Symlink(filepath.Join(logs, "gone.log"), filepath.Join(scan, "dangling")))
+
+	data := t.TempDir()
+	sum := runOpts(t, ingest.Options{Data: data, Paths: []string{scan, real}})
+	require.Equal(t, 1, sum.FilesNew, "one real file, read once")
+	require.Empty(t, sum.Unreadable)
+	rows := readDataset(t, data)
+	require.Len(t, rows, 10)
+	require.Equal(t, "QVS01", rows[0].Server)
+}
+
+// A log deleted between discovery and reading is skipped with a warning
+// naming it; the others are ingested and committed (issue 12: the whole run
+// failed and committed nothing). The deletion is made while the first of
+// two files is decoded on one worker; a try where the second was already
+// read is repeated.
+func TestLogDeletedWhileRunning(t *testing.T) {
+	for try := 0; ; try++ {
+		require.Less(t, try, 5, "the deletion never landed between discovery and reading")
+		dir := t.TempDir()
+		first := filepath.Join(dir, "Sessions_QVS01_2024-02-01.log")
+		second := filepath.Join(dir, "Sessions_QVS02_2024-02-01.log")
+		writeLog(t, first, logText(columns29, true, sessions(5000)))
+		writeLog(t, second, logText(columns29, true, sessions(10)))
+		progress := new(ingest.Progress)
+		data := t.TempDir()
+		deleted := make(chan bool)
+		go func() {
+			for progress.BytesDone.Load() == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+			early := progress.FilesDone.Load() == 0
+			os.Remove(second)
+			deleted <- early
+		}()
+		sum := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}, Workers: 1, BatchSize: 100, ChunkBytes: 1 << 40, Progress: progress})
+		if !<-deleted || len(sum.Unreadable) == 0 {
+			continue
+		}
+		require.Len(t, sum.Unreadable, 1)
+		require.Contains(t, sum.Unreadable[0], second)
+		require.Equal(t, int64(5000), sum.RowsStored)
+		cat, err := ingest.LoadCatalog(data)
+		require.NoError(t, err)
+		require.Contains(t, cat.Sources, first)
+		require.NotContains(t, cat.Sources, second, "no checkpoint: read in full if it comes back")
+		return
 	}
 }

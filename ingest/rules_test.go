@@ -134,7 +134,7 @@ func TestDeduplicationKey(t *testing.T) {
 			"Sessions_QVS01_2024-02-01.log": logText(columns29, true, shared),
 		}, 2},
 		{"a header-less copy is the same sessions", map[string]string{
-			"Sessions_QVS01_2024-02-01.log":      logText(columns29, true, ss),
+			"Sessions_QVS01_2024-02-01.log":     logText(columns29, true, ss),
 			"old/Sessions_QVS01_2024-02-01.log": logText(columns28, false, ss),
 		}, 40},
 	} {
@@ -152,6 +152,102 @@ func TestDeduplicationKey(t *testing.T) {
 			for _, r := range rows {
 				require.Equal(t, "QVS01", r.Server)
 			}
+		})
+	}
+}
+
+// Resume is exact: a log that grows, with or without a header, read in
+// pieces, stores what one read of the whole file stores (issue 10: a
+// header-less log that grew lost every appended line for good).
+func TestResumeIsExact(t *testing.T) {
+	ss := sessions(400)
+	for _, tt := range []struct {
+		quirk  string
+		header bool
+		chunk  int64 // ChunkBytes: small = the split path
+	}{
+		{"a log with a header grows", true, 1 << 40},
+		{"a header-less log grows", false, 1 << 40},
+		{"a header-less log grows, read in chunks on several workers", false, 16 << 10},
+		{"a log with a header grows, read in chunks on several workers", true, 16 << 10},
+	} {
+		t.Run(tt.quirk, func(t *testing.T) {
+			whole := logText(columns29, tt.header, ss)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "Sessions_QVS01.log")
+			data := t.TempDir()
+			for _, cut := range []int{len(whole) / 5, len(whole)/2 + 17, len(whole) - 3, len(whole)} {
+				writeLog(t, path, whole[:cut])
+				sum := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}, ChunkBytes: tt.chunk, Workers: 2})
+				require.Zero(t, sum.Rejects, "cut at %d", cut)
+			}
+			fresh := t.TempDir()
+			runOpts(t, ingest.Options{Data: fresh, Paths: []string{path}})
+			require.Len(t, readDataset(t, data), len(ss))
+			require.Equal(t, readDataset(t, fresh), readDataset(t, data))
+		})
+	}
+}
+
+// A log rotated into a header-less file keeps its appended lines too.
+func TestRotationIntoHeaderlessLogKeepsAppendedLines(t *testing.T) {
+	ss := sessions(60)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Sessions_QVS01.log")
+	data := t.TempDir()
+	writeLog(t, path, logText(columns29, true, ss[:20]))
+	runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+	writeLog(t, path, logText(columns28, false, ss[20:40]))
+	require.Equal(t, 1, runOpts(t, ingest.Options{Data: data, Paths: []string{dir}}).FilesRotated)
+	writeLog(t, path, logText(columns28, false, ss[20:60]))
+	sum := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+	require.Equal(t, 1, sum.FilesGrown)
+	require.Zero(t, sum.Rejects)
+	require.Equal(t, int64(20), sum.RowsStored)
+	require.Len(t, readDataset(t, data), 60)
+}
+
+// "Unchanged" is decided by content: a log replaced by another of the same
+// size and modification time, or rewritten in place at the same size past
+// its first 4 KiB, is read again (issue 10: both were taken as unchanged).
+func TestSameSizeReplacementDetected(t *testing.T) {
+	ss := sessions(100)
+	text := logText(columns29, true, ss)
+	require.Greater(t, len(text), 3*4096)
+	other := make([]sess, len(ss))
+	for i, s := range ss {
+		s.doc = `C:\Docs\Stock.qvw` // same length as Sales.qvw
+		other[i] = s
+	}
+	for _, tt := range []struct {
+		quirk string
+		next  string
+		rows  int
+	}{
+		{"replaced by another log of the same size and modification time", logText(columns29, true, other), 100},
+		{"rewritten in place at the same size beyond its first 4 KiB", text[:len(text)-200] + strings.Replace(text[len(text)-200:], "Socket closed by client", "Socket closed by CLIENT", 1), 0},
+		{"the same bytes written again are unchanged", text, 0},
+	} {
+		t.Run(tt.quirk, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "Sessions_QVS01_2024-02-01.log")
+			writeLog(t, path, text)
+			mtime := time.Date(2024, 2, 2, 0, 0, 0, 0, time.UTC)
+			require.NoError(t, os.Chtimes(path, mtime, mtime))
+			data := t.TempDir()
+			runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+
+			writeLog(t, path, tt.next)
+			require.NoError(t, os.Chtimes(path, mtime, mtime))
+			sum := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+			if tt.next == text {
+				require.Equal(t, 1, sum.FilesUnchanged)
+				require.Zero(t, sum.BytesRead)
+				return
+			}
+			require.Equal(t, 1, sum.FilesRotated, "read again from the start")
+			require.Equal(t, int64(len(tt.next)), sum.BytesRead)
+			require.Equal(t, int64(tt.rows), sum.RowsStored)
 		})
 	}
 }
