@@ -453,3 +453,10 @@ func fieldByHeader(t *testing.T, file []byte, fields []string, name string) stri
 	t.Fatalf("no column %q", name)
 	return ""
 }
+
+func readCommittedFile(t *testing.T, path string) []ingest.SessionRow {
+	t.Helper()
+	rows, err := parquet.ReadFile[ingest.SessionRow](path)
+	require.NoError(t, err)
+	return rows
+}
