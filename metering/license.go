@@ -65,6 +65,10 @@ type License struct {
 	Policy      Policy    `toml:"policy" json:"policy,omitempty"`
 	Alerts      Alerts    `toml:"alerts" json:"alerts,omitempty"`
 	Groups      []Group   `toml:"group" json:"group,omitempty"` // [[group]]: further licences in one file, each for its own servers
+	// TimeZones is the [timezones] table, "GLOB" = "ZONE": the zone of the
+	// offset-less times of the servers GLOB matches. Read by ingest
+	// (ingest.TimeZones.AddTable), which checks the names; --timezone wins.
+	TimeZones map[string]string `toml:"timezones" json:"timezones,omitempty"`
 }
 
 // Group is one more licence in the same file, shared by its servers.

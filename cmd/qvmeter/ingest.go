@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/metering"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -27,43 +28,79 @@ func (c *ingestCommand) Synopsis() string {
 }
 
 const ingestUsage = `qvmeter ingest [--data DIR] [flags] PATH...
+qvmeter ingest --rebuild [--data DIR] [flags] [PATH...]
 
 Finds QlikView session logs (Sessions*.log, Sessions*.txt) in the PATHs,
-files or folders walked recursively, and stores what is new since the last
-run in the Parquet dataset under DIR/sessions/month=YYYY-MM/. Each file is
-checkpointed: a grown file is read from where the last run stopped, a
-rotated one from the start, an unchanged one is not read. A session seen
-twice (copies of a file, overlapping exports) is stored once. Lines that
-cannot be read go to DIR/rejects/.
+files or folders walked recursively (symbolic links followed, each real
+file read once), and stores what is new since the last run in the Parquet
+dataset under DIR/sessions/month=YYYY-MM/. Each file is checkpointed: a
+grown file is read from where the last run stopped, a rotated or replaced
+one from the start, an unchanged one is not read (its first 4 KiB and the
+4 KiB before its checkpoint are compared, so a replacement of the same size
+is seen). A session seen twice (copies of a file, with or without the
+Session ID column, GUIDs in another case) is stored once. Lines that cannot
+be read go to DIR/rejects/; every lenient reading is counted per server in
+the summary.
+
+The server is taken from the file name, Sessions_<SERVER>_<date>.log: the
+date part (2024-03-01, 20240301, 2024-W09, 2024-03, 2024) is dropped, a name
+without one is all server (Sessions_QV_2.log is server QV_2), and Windows
+copy suffixes (" - Copy", " - Copy (2)", " (2)") are ignored.
+
+Times written without an offset (QlikView 11.x: 2016-01-29 08:58:02) are in
+the server's local time: give each server's zone with --timezone, or in the
+licence file's [timezones] table. A server with such times and no zone is
+read as UTC and warned about on every run. A zone given or changed later
+applies to new lines only: --rebuild reads every log again (the catalog's
+and the PATHs') into a new dataset version, which replaces the old one in
+one commit; the rows of logs no longer on disk are kept as stored.
 
 The run commits at its end in one atomic step: killed at any moment, it
 leaves the dataset as it was, and the next run completes it. Only one
 ingest may write a DIR at a time.
 
-Exit codes: 0 done; 1 failed, or some paths could not be read (the others
-were ingested); 2 more lines were rejected than --max-reject-ratio allows
-(the good rows are stored).
+Exit codes: 0 done; 1 failed, or some paths could not be read (a missing
+path, a FIFO or other non-regular file, a log deleted while the run read
+it: the others were ingested); 2 more lines were rejected than
+--max-reject-ratio allows (the good rows are stored).
 
-Example:
+Examples:
 
 	qvmeter ingest --data /srv/qvmeter '\\qvs01\c$\ProgramData\QlikTech\QlikViewServer' ./logs
+	qvmeter ingest --timezone 'QVS-OLD-*=America/New_York' --timezone UTC ./logs
+	qvmeter ingest --rebuild --license /etc/qvmeter/license.toml
 `
 
 func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("ingest", c.stderr, ingestUsage)
 	data := fs.String("data", "qvmeter-data", "data folder of the dataset")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	zoneFlags := fs.StringArray("timezone", nil, "zone of the offset-less times of the servers GLOB matches, as `[GLOB=]ZONE` (an IANA name; GLOB case-insensitive; no GLOB: every other server); repeatable, wins over the licence's [timezones]")
+	license := fs.String("license", "", "licence file (TOML) whose [timezones] table gives servers' zones")
+	rebuild := fs.Bool("rebuild", false, "read every log again, the catalog's and the PATHs', into a new dataset version that replaces the old one")
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && !*rebuild {
 		fs.Usage()
 		return errUsage
 	}
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers})
+	var table map[string]string
+	if *license != "" {
+		lic, _, err := metering.LoadLicense(*license)
+		if err != nil {
+			return err
+		}
+		table = lic.TimeZones
+	}
+	zones, err := serverZones(c.stderr, *zoneFlags, *license, table)
+	if err != nil {
+		return err
+	}
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Zones: zones, Rebuild: *rebuild})
 	if err != nil {
 		return err
 	}
@@ -79,6 +116,22 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	return ingestOutcome(sum, *maxRejects)
 }
 
+// serverZones builds the zone rules of --timezone flags and a licence's
+// [timezones] table; a bad flag is a usage error.
+func serverZones(stderr io.Writer, flags []string, license string, table map[string]string) (*ingest.TimeZones, error) {
+	zones := new(ingest.TimeZones)
+	for _, f := range flags {
+		if err := zones.AddFlag(f); err != nil {
+			fmt.Fprintf(stderr, "qvmeter: %v\n", err)
+			return nil, errUsage
+		}
+	}
+	if err := zones.AddTable(license, table); err != nil {
+		return nil, err
+	}
+	return zones, nil
+}
+
 // runIngest runs an ingest with a progress bar on stderr when it is a
 // terminal.
 func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ingest.Summary, error) {
@@ -89,6 +142,11 @@ func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ing
 	var locked *ingest.ErrLocked
 	if errors.As(err, &locked) {
 		return nil, &exitError{code: 1, err: err}
+	}
+	if err == nil {
+		for _, w := range sum.Warnings {
+			fmt.Fprintf(stderr, "qvmeter: warning: %s\n", w)
+		}
 	}
 	return sum, err
 }
@@ -108,6 +166,17 @@ func ingestOutcome(sum *ingest.Summary, maxRejectRatio float64) error {
 func printIngestSummary(w io.Writer, s *ingest.Summary) {
 	fmt.Fprintf(w, "files: %d new, %d grown, %d unchanged, %d rotated, %d skipped (not session logs)\n",
 		s.FilesNew, s.FilesGrown, s.FilesUnchanged, s.FilesRotated, s.FilesSkipped)
+	if r := s.Rekeyed; r != nil {
+		fmt.Fprintf(w, "re-keyed the stored sessions from key version %d to %d (once, for this version of qvmeter): %d rows kept, %d stored twice under the old key dropped\n",
+			r.FromVersion, r.ToVersion, r.Rows, r.Duplicates)
+	}
+	if r := s.Rebuilt; r != nil {
+		fmt.Fprintf(w, "rebuilt: every log read again; this version replaces version %d (%d rows)\n", r.PreviousVersion, r.PreviousRows)
+		if len(r.Missing) > 0 {
+			fmt.Fprintf(w, "kept as stored: %d rows and %d rejects of %d logs no longer on disk:\n  %s\n",
+				r.KeptRows, r.KeptRejects, len(r.Missing), strings.Join(r.Missing, "\n  "))
+		}
+	}
 	fmt.Fprintf(w, "read %s in %d lines; stored %d rows, dropped %d duplicates\n", humanBytes(s.BytesRead), s.LinesRead, s.RowsStored, s.Duplicates)
 	if s.Rejects > 0 {
 		reasons := make([]string, 0, len(s.RejectsBy))
@@ -117,10 +186,47 @@ func printIngestSummary(w io.Writer, s *ingest.Summary) {
 		sort.Strings(reasons)
 		fmt.Fprintf(w, "rejected %d lines (%.3f%%): %s\n", s.Rejects, 100*s.RejectRatio(), strings.Join(reasons, ", "))
 	}
+	servers := make([]string, 0, len(s.Servers))
+	for name := range s.Servers {
+		servers = append(servers, name)
+	}
+	sort.Strings(servers)
+	for _, name := range servers {
+		fmt.Fprintf(w, "server %s: %s\n", name, serverReadings(s.Servers[name]))
+	}
 	if s.PartialBytes > 0 {
 		fmt.Fprintf(w, "held back %s of unfinished last lines for the next run\n", humanBytes(s.PartialBytes))
 	}
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 	fmt.Fprintf(w, "dataset version %d, %.1fs\n", s.DatasetVersion, s.Seconds)
+}
+
+// serverReadings says what a run read from one server: its lines and every
+// lenient reading, offset-less times with the zone they were converted with.
+func serverReadings(s *ingest.ServerSummary) string {
+	parts := []string{fmt.Sprintf("%d lines", s.Lines)}
+	for _, kind := range ingest.LenientKinds {
+		n := s.Lenient[kind.Name]
+		if n == 0 {
+			continue
+		}
+		part := fmt.Sprintf("%s %d", strings.ReplaceAll(kind.Name, "_", " "), n)
+		if kind.Name == "offsetless_times" {
+			part += " (converted with " + s.Zone + ")"
+		}
+		parts = append(parts, part)
+	}
+	columns := make([]string, 0, len(s.UnknownColumns))
+	for name, n := range s.UnknownColumns {
+		columns = append(columns, fmt.Sprintf("%q %d", name, n))
+	}
+	sort.Strings(columns)
+	if len(columns) > 0 {
+		parts = append(parts, "unknown columns by name: "+strings.Join(columns, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func humanBytes(n int64) string {

@@ -24,14 +24,16 @@ func (c *runCommand) Synopsis() string {
 	return "the nightly job: ingest, meter, and write every report and index.html"
 }
 
-const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] PATH...
+const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--timezone [GLOB=]ZONE]... PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
 --as-of (see qvmeter meter), and writes every report as CSV and JSON, plus
 index.html, a self-contained page to open in a browser, into --out
 (default DIR/reports/<as-of date>/). One line per step goes to stderr with
-its duration; --quiet silences them.
+its duration; --quiet silences them (warnings, such as a server whose
+times have no offset and no zone, are said on stderr on every run).
+The servers' zones come from --timezone and the licence's [timezones].
 
 Exit codes, for the scheduler to alert on:
 
@@ -59,13 +61,15 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	asOfText := fs.String("as-of", "", "time the state and reports are for: RFC 3339 or YYYY-MM-DD (00:00 UTC); default now")
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	zoneFlags := fs.StringArray("timezone", nil, "zone of the offset-less times of the servers GLOB matches, as `[GLOB=]ZONE` (an IANA name; GLOB case-insensitive; no GLOB: every other server); repeatable, wins over the licence's [timezones]")
+	rebuild := fs.Bool("rebuild", false, "read every log again into a new dataset version before metering (see qvmeter ingest --help)")
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && !*rebuild {
 		fs.Usage()
 		return errUsage
 	}
@@ -79,18 +83,33 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	var table map[string]string
+	if lic != nil {
+		table = lic.TimeZones
+	}
+	zones, err := serverZones(c.stderr, *zoneFlags, *license, table)
+	if err != nil {
+		return err
+	}
 	if *out == "" {
 		*out = filepath.Join(*data, "reports", asOf.Format(time.DateOnly))
 	}
 	step := stepLogger(c.stderr, *quiet)
 
 	started := time.Now()
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Zones: zones, Rebuild: *rebuild})
 	if err != nil {
 		return err
 	}
-	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects",
-		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects)
+	var upgraded string
+	if r := sum.Rekeyed; r != nil {
+		upgraded = fmt.Sprintf("; re-keyed the stored sessions to key version %d (%d rows kept, %d stored twice dropped)", r.ToVersion, r.Rows, r.Duplicates)
+	}
+	if r := sum.Rebuilt; r != nil {
+		upgraded = fmt.Sprintf("; rebuilt from every log, replacing version %d (%d rows; %d rows of %d logs no longer on disk kept)", r.PreviousVersion, r.PreviousRows, r.KeptRows, len(r.Missing))
+	}
+	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects%s",
+		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects, upgraded)
 	ingestErr := ingestOutcome(sum, *maxRejects)
 
 	started = time.Now()
