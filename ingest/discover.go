@@ -186,7 +186,12 @@ func discover(paths []string, serverOverride string) discovery {
 		case !info.Mode().IsRegular():
 			w.found.unreadable = append(w.found.unreadable, fmt.Errorf("%s: not a regular file (%s); only session log files and folders are read", root, fileType(info.Mode())))
 		case IsSessionLog(info.Name()):
-			w.addFile(root, info)
+			real, err := realPath(root)
+			if err != nil {
+				w.found.unreadable = append(w.found.unreadable, err)
+				continue
+			}
+			w.addFile(root, real, info)
 		default:
 			w.found.skipped++
 		}
@@ -204,15 +209,15 @@ type walker struct {
 
 // walkDir walks a folder, following symbolic links, each real folder once.
 func (w *walker) walkDir(dir string) {
-	real, err := realPath(dir)
+	realDir, err := realPath(dir)
 	if err != nil {
 		w.found.unreadable = append(w.found.unreadable, err)
 		return
 	}
-	if w.dirs[real] {
+	if w.dirs[realDir] {
 		return
 	}
-	w.dirs[real] = true
+	w.dirs[realDir] = true
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		w.found.unreadable = append(w.found.unreadable, err)
@@ -245,19 +250,22 @@ func (w *walker) walkDir(dir string) {
 					continue
 				}
 			}
-			w.addFile(path, info)
+			real := filepath.Join(realDir, e.Name()) // no link to resolve: cheaper than realPath
+			if e.Type()&fs.ModeSymlink != 0 {
+				if real, err = realPath(path); err != nil {
+					w.found.unreadable = append(w.found.unreadable, err)
+					continue
+				}
+			}
+			w.addFile(path, real, info)
 		}
 	}
 }
 
-// addFile records a session log, once per real file.
-func (w *walker) addFile(path string, info fs.FileInfo) {
+// addFile records a session log found as path, whose real path (every
+// link resolved) is real, once per real file.
+func (w *walker) addFile(path, real string, info fs.FileInfo) {
 	abs, err := filepath.Abs(path)
-	if err != nil {
-		w.found.unreadable = append(w.found.unreadable, err)
-		return
-	}
-	real, err := realPath(abs)
 	if err != nil {
 		w.found.unreadable = append(w.found.unreadable, err)
 		return

@@ -251,14 +251,15 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 
 	var tasks []task
 	refreshed := map[string]*Checkpoint{} // unchanged files whose checkpoint gains its tail hash
-	for _, src := range found.sources {
-		cp := cat.Sources[src.path]
-		if opts.Rebuild {
-			cp = nil
-		}
-		t, err := plan(src, cp)
-		if err != nil {
-			sum.Unreadable = append(sum.Unreadable, err.Error())
+	checkpoints := cat.Sources
+	if opts.Rebuild {
+		checkpoints = nil
+	}
+	planned, errs := planAll(found.sources, checkpoints)
+	for i, src := range found.sources {
+		cp, t := checkpoints[src.path], planned[i]
+		if errs[i] != nil {
+			sum.Unreadable = append(sum.Unreadable, errs[i].Error())
 			continue
 		}
 		switch t.state {
@@ -477,16 +478,44 @@ const (
 	tailBytes = 4096
 )
 
+// planners is how many files are planned at once: opening a file on a
+// network share is latency, not CPU, so more than the cores.
+const planners = 16
+
+// planAll plans every source against its checkpoint, several at a time.
+func planAll(sources []source, checkpoints map[string]*Checkpoint) ([]task, []error) {
+	tasks := make([]task, len(sources))
+	errs := make([]error, len(sources))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(planners, len(sources)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, max(headBytes, tailBytes))
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(sources) {
+					return
+				}
+				tasks[i], errs[i] = plan(sources[i], checkpoints[sources[i].path], buf)
+			}
+		}()
+	}
+	wg.Wait()
+	return tasks, errs
+}
+
 // plan compares a source with its checkpoint: unchanged, new, grown (read
-// from the checkpoint) or rotated (read from the start).
-func plan(src source, cp *Checkpoint) (task, error) {
+// from the checkpoint) or rotated (read from the start). buf holds a window.
+func plan(src source, cp *Checkpoint, buf []byte) (task, error) {
 	t := task{src: src, firstLine: 1}
 	f, err := openLog(src.path)
 	if err != nil {
 		return t, err
 	}
 	defer f.Close()
-	head := make([]byte, min(headBytes, src.size))
+	head := buf[:min(headBytes, src.size)]
 	if _, err := f.ReadAt(head, 0); err != nil && !(err == io.EOF && len(head) == 0) {
 		return t, fmt.Errorf("%s: %w", src.path, err)
 	}
@@ -497,7 +526,7 @@ func plan(src source, cp *Checkpoint) (task, error) {
 	}
 	same := cp.HeadLen <= src.size && cp.Offset <= src.size && xxh3.Hash(head[:min(cp.HeadLen, int64(len(head)))]) == cp.HeadHash
 	if same {
-		t.tailHash, t.tailLen, err = tailWindowOf(f, cp.Offset)
+		t.tailHash, t.tailLen, err = tailWindowOf(f, cp.Offset, buf)
 		if err != nil {
 			return t, fmt.Errorf("%s: %w", src.path, err)
 		}
@@ -527,11 +556,13 @@ func tailWindow(path string, offset int64) (hash uint64, n int64, err error) {
 		return 0, 0, err
 	}
 	defer f.Close()
-	return tailWindowOf(f, offset)
+	return tailWindowOf(f, offset, make([]byte, tailBytes))
 }
 
-func tailWindowOf(f *os.File, offset int64) (hash uint64, n int64, err error) {
-	buf := make([]byte, min(tailBytes, offset))
+// tailWindowOf hashes the up to tailBytes bytes of f before offset, read
+// into buf.
+func tailWindowOf(f *os.File, offset int64, buf []byte) (hash uint64, n int64, err error) {
+	buf = buf[:min(tailBytes, offset)]
 	if _, err := f.ReadAt(buf, offset-int64(len(buf))); err != nil && len(buf) > 0 {
 		return 0, 0, err
 	}
