@@ -332,7 +332,7 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			next.Sources[path] = cp
 		}
 		for server, q := range cat.Quality {
-			next.Quality[server] = q.clone()
+			next.Quality[server] = cloneQuality(q)
 		}
 	}
 	for path, cp := range refreshed {
@@ -369,13 +369,13 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 				sum.Servers[t.src.server] = server
 			}
 			server.Lines += r.stats.Lines
-			server.add(r.stats, t.zone)
+			addStats(&server.ServerQuality, r.stats, t.zone)
 			q := next.Quality[t.src.server]
 			if q == nil {
 				q = &ServerQuality{}
 				next.Quality[t.src.server] = q
 			}
-			q.add(r.stats, t.zone)
+			addStats(q, r.stats, t.zone)
 		}
 		if gone := goneError(results[i]); gone != nil {
 			// Deleted between discovery and reading: what was read of it is

@@ -38,8 +38,11 @@ func lenientCounts(s parse.Stats) []int64 {
 	}
 }
 
-// add counts a decoder's stats for lines converted with zone.
-func (q *ServerQuality) add(s parse.Stats, zone string) {
+// The functions below are not methods of ServerQuality: the catalog's types
+// may live in another package than ingest's reading of the decoder.
+
+// addStats counts a decoder's stats for lines converted with zone.
+func addStats(q *ServerQuality, s parse.Stats, zone string) {
 	if q.Lenient == nil {
 		q.Lenient = map[string]int64{}
 	}
@@ -56,13 +59,15 @@ func (q *ServerQuality) add(s parse.Stats, zone string) {
 	}
 }
 
-// merge adds another server's counts.
-func (q *ServerQuality) merge(o *ServerQuality) {
+// cloneQuality copies a server's counts, so that a new catalog never shares
+// maps with the one it replaces.
+func cloneQuality(q *ServerQuality) *ServerQuality {
+	c := &ServerQuality{}
 	for _, pair := range []struct {
 		dst *map[string]int64
 		src map[string]int64
 	}{
-		{&q.Lenient, o.Lenient}, {&q.OffsetlessByZone, o.OffsetlessByZone}, {&q.UnknownColumns, o.UnknownColumns},
+		{&c.Lenient, q.Lenient}, {&c.OffsetlessByZone, q.OffsetlessByZone}, {&c.UnknownColumns, q.UnknownColumns},
 	} {
 		for k, n := range pair.src {
 			if *pair.dst == nil {
@@ -71,11 +76,6 @@ func (q *ServerQuality) merge(o *ServerQuality) {
 			(*pair.dst)[k] += n
 		}
 	}
-}
-
-func (q *ServerQuality) clone() *ServerQuality {
-	c := &ServerQuality{}
-	c.merge(q)
 	return c
 }
 
