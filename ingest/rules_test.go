@@ -251,3 +251,34 @@ func TestSameSizeReplacementDetected(t *testing.T) {
 		})
 	}
 }
+
+// FuzzResumeFromCheckpoint: for any log and any cut point, ingesting the
+// prefix and then the whole file stores what one ingest of the whole file
+// stores, with and without a header, whole or split across workers.
+func FuzzResumeFromCheckpoint(f *testing.F) {
+	f.Add(uint16(1000), true, false)
+	f.Add(uint16(30000), false, false)
+	f.Add(uint16(65535), false, true)
+	f.Add(uint16(17), true, true)
+	f.Add(uint16(0), false, true)
+	ss := sessions(120)
+	f.Fuzz(func(t *testing.T, cutAt uint16, header, split bool) {
+		whole := logText(columns29, header, ss)
+		cut := int(cutAt) * len(whole) / 65536
+		chunk := int64(1 << 40)
+		if split {
+			chunk = 8 << 10
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, "Sessions_QVS01.log")
+		data := t.TempDir()
+		writeLog(t, path, whole[:cut])
+		runOpts(t, ingest.Options{Data: data, Paths: []string{path}, ChunkBytes: chunk, Workers: 2})
+		writeLog(t, path, whole)
+		sum := runOpts(t, ingest.Options{Data: data, Paths: []string{path}, ChunkBytes: chunk, Workers: 2})
+		require.Zero(t, sum.Rejects)
+		fresh := t.TempDir()
+		runOpts(t, ingest.Options{Data: fresh, Paths: []string{path}})
+		require.Equal(t, readDataset(t, fresh), readDataset(t, data))
+	})
+}

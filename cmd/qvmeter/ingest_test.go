@@ -47,4 +47,8 @@ func TestIngestTimezoneFlagsAndLicence(t *testing.T) {
 	code, _, stderr = runQV(t, "ingest", "--data", data, "--timezone", "Mars/Olympus", logs)
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, `--timezone "Mars/Olympus": unknown time zone`)
+
+	code, _, stderr = runQV(t, "run", "--data", data, "--timezone", "QVS=", logs)
+	require.Equal(t, 1, code, "run takes the same flag")
+	require.Contains(t, stderr, `--timezone "QVS=": give an IANA zone name`)
 }
