@@ -3,6 +3,7 @@
 package ingest_test
 
 import (
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -32,4 +33,23 @@ func TestFIFORefused(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("ingest blocked on a FIFO")
 	}
+}
+
+// A rebuild keeps the stored rows of a log it cannot read again (here
+// replaced by a FIFO), and says why it was not read.
+func TestRebuildKeepsRowsOfUnreadableLogs(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "Sessions_QVS01_2024-02-01.log")
+	writeLog(t, log, logText(columns29, true, sessions(4)))
+	data := t.TempDir()
+	runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+	require.NoError(t, os.Remove(log))
+	require.NoError(t, syscall.Mkfifo(log, 0o644))
+
+	sum := runOpts(t, ingest.Options{Data: data, Rebuild: true})
+	require.Len(t, sum.Unreadable, 1)
+	require.Contains(t, sum.Unreadable[0], "not a regular file")
+	require.Equal(t, []string{log}, sum.Rebuilt.Missing)
+	require.Equal(t, int64(4), sum.Rebuilt.KeptRows)
+	require.Len(t, readDataset(t, data), 4)
 }

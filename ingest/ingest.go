@@ -112,8 +112,9 @@ type Rekeyed struct {
 type Rebuilt struct {
 	PreviousVersion int64 `json:"previous_version"`
 	PreviousRows    int64 `json:"previous_rows"`
-	// Missing are catalog sources no longer on disk: their stored rows
-	// (KeptRows) and rejects (KeptRejects) are kept as they were.
+	// Missing are catalog sources not read again, deleted or unreadable
+	// (those are in Unreadable too): their stored rows (KeptRows) and
+	// rejects (KeptRejects) are kept as they were.
 	Missing     []string `json:"missing"`
 	KeptRows    int64    `json:"kept_rows"`
 	KeptRejects int64    `json:"kept_rejects"`
@@ -230,17 +231,13 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 		return nil, fmt.Errorf("recovering %s: %w", opts.Data, err)
 	}
 	paths := opts.Paths
-	var missing []string // rebuild: catalog sources no longer on disk
 	if opts.Rebuild {
 		paths = append([]string(nil), paths...)
 		for path := range cat.Sources {
-			if _, err := os.Stat(path); err != nil {
-				missing = append(missing, path)
-				continue
+			if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+				paths = append(paths, path)
 			}
-			paths = append(paths, path)
 		}
-		sort.Strings(missing)
 	}
 	found := discover(paths, opts.Server)
 	sum := &Summary{DatasetVersion: cat.Version, FilesSkipped: found.skipped, RejectsBy: map[string]int64{}, Servers: map[string]*ServerSummary{}}
@@ -284,6 +281,10 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 		opts.Progress.BytesTotal.Add(src.size - t.from)
 	}
 	opts.Progress.FilesTotal.Store(int64(len(tasks)))
+	var missing []string // rebuild: catalog sources not read again, whose rows are kept
+	if opts.Rebuild {
+		missing = notReread(cat, tasks)
+	}
 	if len(tasks) == 0 && !rekey && !opts.Rebuild && len(refreshed) == 0 {
 		sum.Warnings = zoneWarnings(cat.Quality, opts.Zones)
 		return sum, nil
@@ -377,7 +378,10 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			}
 			addStats(q, r.stats, t.zone)
 		}
-		if gone := goneError(results[i]); gone != nil {
+		if gone := goneError(results[i]); gone != nil && opts.Rebuild {
+			out.abort()
+			return nil, fmt.Errorf("rebuilding %s: %w: it went away while the rebuild read it; the dataset is unchanged", opts.Data, gone)
+		} else if gone != nil {
 			// Deleted between discovery and reading: what was read of it is
 			// stored, its checkpoint stays where it was.
 			sum.Unreadable = append(sum.Unreadable, fmt.Sprintf("%v (it went away while this run read it; the next run reads it if it comes back)", gone))
@@ -412,9 +416,34 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 	return sum, nil
 }
 
-// keepMissing copies the stored rows and rejects of catalog sources no
-// longer on disk into a rebuild's output, so that a rebuild never loses
-// what only the dataset still has. Rows are matched by server and file
+// notReread lists the catalog's sources that a rebuild does not read again:
+// deleted, unreadable, or no longer a regular file. A source found under
+// another name (a link) is read again.
+func notReread(cat *Catalog, tasks []task) []string {
+	read := map[string]bool{}
+	for _, t := range tasks {
+		if real, err := realPath(t.src.path); err == nil {
+			read[real] = true
+		}
+		read[t.src.path] = true
+	}
+	var missing []string
+	for path := range cat.Sources {
+		if read[path] {
+			continue
+		}
+		if real, err := realPath(path); err == nil && read[real] {
+			continue
+		}
+		missing = append(missing, path)
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// keepMissing copies the stored rows and rejects of catalog sources that a
+// rebuild does not read again into its output, so that a rebuild never
+// loses what only the dataset still has. Rows are matched by server and file
 // name; a name that a source still on disk also has is left to the re-read
 // of that source.
 func keepMissing(ctx context.Context, out *output, cat *Catalog, missing []string) (*Rebuilt, error) {
