@@ -99,7 +99,7 @@ func zoneWarnings(quality map[string]*ServerQuality, zones *TimeZones) []string 
 		servers = append(servers, s)
 	}
 	sort.Strings(servers)
-	var warnings []string
+	warnings := []string{}
 	for _, server := range servers {
 		_, now := zones.For(server)
 		used := quality[server].OffsetlessByZone
