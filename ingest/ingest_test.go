@@ -410,25 +410,6 @@ func TestSplitFiles(t *testing.T) {
 	}
 }
 
-func TestServerFromName(t *testing.T) {
-	tests := []struct{ name, want string }{
-		{"Sessions_QVS01_2024-03-01.log", "QVS01"},
-		{"Sessions_QV_PROD_NODE-2_2024-03-01.log", "QV_PROD_NODE-2"},
-		{"SESSIONS_qvs-02_2024-03.txt", "qvs-02"},
-		{"Sessions_QVS03_2024.log", "QVS03"},
-		{"Sessions_QVS04.log", "QVS04"},
-		{"Sessions_QVS05_2024-W09.log", "QVS05"},
-		{"Sessions.log", ""},
-	}
-	for _, tt := range tests {
-		require.True(t, ingest.IsSessionLog(tt.name), tt.name)
-		require.Equal(t, tt.want, ingest.ServerFromName(tt.name), tt.name)
-	}
-	for _, name := range []string{"Events_QVS01_2024-03-01.log", "Sessions_QVS01.csv", "notes.txt"} {
-		require.False(t, ingest.IsSessionLog(name), name)
-	}
-}
-
 func sessionLogs(t *testing.T, dir string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "Sessions_*.log"))
@@ -472,4 +453,11 @@ func fieldByHeader(t *testing.T, file []byte, fields []string, name string) stri
 	}
 	t.Fatalf("no column %q", name)
 	return ""
+}
+
+func readCommittedFile(t *testing.T, path string) []dataset.SessionRow {
+	t.Helper()
+	rows, err := parquet.ReadFile[dataset.SessionRow](path)
+	require.NoError(t, err)
+	return rows
 }

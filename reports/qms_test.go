@@ -87,7 +87,7 @@ func TestNeverUsedCALCountsFromTheSnapshotItAppearedIn(t *testing.T) {
 	require.NoError(t, err)
 	_, err = qms.WriteSnapshot(dir, day2, []qms.Record{named(`CORP\old`, day2), named(`CORP\new`, day2)})
 	require.NoError(t, err)
-	db, err := Open(ctx, dir)
+	db, err := openStored(t, ctx, dir)
 	require.NoError(t, err)
 	defer db.Close()
 	table, err := db.Run(ctx, "assigned", DefaultParams())

@@ -73,6 +73,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&p.Month, "month", "", "capacity, usage: keep one UTC month (YYYY-MM)")
 	billed := fs.String("billed", "", "capacity: CSV of month,minutes[,pool] from the vendor's statement, for reconciliation")
 	fs.BoolVar(&p.Summary, "summary", false, "rejects: count by reason")
+	fs.BoolVar(&p.Quality, "quality", false, "rejects: what ingest read leniently per server (as report data-quality)")
 	fs.IntVar(&p.Months, "months", p.Months, "advice: full UTC months before the as-of time to weigh")
 	fs.IntVar(&p.RareDays, "rare-days", p.RareDays, "advice: a named CAL used on at most this many days in every month is used rarely")
 	fs.StringVar(&p.WriteLicense, "write-license", "", "advice: write the what-if licence to FILE (TOML, for qvmeter meter --simulate --license FILE)")

@@ -26,14 +26,16 @@ func (c *runCommand) Synopsis() string {
 	return "the nightly job: ingest, meter, and write every report and index.html"
 }
 
-const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] PATH...
+const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--timezone [GLOB=]ZONE]... PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
 --as-of (see qvmeter meter), and writes every report as CSV and JSON, plus
 index.html, a self-contained page to open in a browser, into --out
 (default DIR/reports/<as-of date>/). One line per step goes to stderr with
-its duration; --quiet silences them.
+its duration; --quiet silences them (warnings, such as a server whose
+times have no offset and no zone, are said on stderr on every run).
+The servers' zones come from --timezone and the licence's [timezones].
 
 When the licence file names the servers' own CAL state ([qms] url: the
 QMS API, password from [qms] password_file or $QVMETER_QMS_PASSWORD; or
@@ -60,9 +62,14 @@ run holds DIR's writer lock from start to end: a second writer (ingest,
 meter, run) refuses at once, naming it, or waits up to --wait. Reports run
 meanwhile read the state they started with.
 
-Example (cron, 02:30 every night):
+Examples:
 
+	# cron, 02:30 every night
 	30 2 * * *  qvmeter run --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs /mnt/qvs02/logs
+	# an 11.x server that writes local times without an offset
+	qvmeter run --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
+	# once, after a zone was given or changed: read every log again
+	qvmeter run --rebuild --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
 `
 
 // runReports are the reports qvmeter run writes, with the parameters they
@@ -76,6 +83,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	asOfText := fs.String("as-of", "", "time the state and reports are for: RFC 3339 or YYYY-MM-DD (00:00 UTC); default now")
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	zones := timezoneFlag(fs)
+	rebuild := rebuildFlag(fs)
 	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
 	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
@@ -83,7 +92,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && !*rebuild {
 		fs.Usage()
 		return errUsage
 	}
@@ -122,12 +131,20 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	started := time.Now()
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true,
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
 	if err != nil {
 		return err
 	}
-	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects",
-		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects)
+	var upgraded string
+	if r := sum.Rekeyed; r != nil {
+		upgraded = fmt.Sprintf("; re-keyed the stored sessions to key version %d (%d rows kept, %d stored twice dropped)", r.ToVersion, r.Rows, r.Duplicates)
+	}
+	if r := sum.Rebuilt; r != nil {
+		upgraded = fmt.Sprintf("; rebuilt from every log, replacing version %d (%d rows; %d rows of %d logs no longer on disk kept)", r.PreviousVersion, r.PreviousRows, r.KeptRows, len(r.Missing))
+	}
+	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects%s",
+		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects, upgraded)
 	ingestErr := ingestOutcome(sum, *maxRejects)
 
 	if lic != nil && (lic.QMS.URL != "" || lic.QMS.Import != "") { // qms.go: the servers' own CAL state
