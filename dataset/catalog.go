@@ -202,7 +202,7 @@ func Commit(dir string, cat *Catalog, newFiles []DataFile) error {
 		RemoveTemps(dir, newFiles)
 		return err
 	}
-	data, err := json.MarshalIndent(cat, "", "  ")
+	data, err := json.Marshal(cat)
 	pending := filepath.Join(dir, pendingFile)
 	if err == nil {
 		err = WriteFileAtomic(pending, data)

@@ -21,9 +21,10 @@
 //     place, then makes the record catalog.json: no catalog names a missing
 //     file, and Recover completes a commit that died after its record.
 //     Readers take the files the catalog lists (ListFiles).
-//   - The state is a folder under DIR/.states named by the link DIR/state;
-//     ReplaceState replaces the link in one rename after syncing the new
-//     folder. OpenState resolves the link once and pins the folder with a
+//   - The state is a folder under DIR/.states named by the link DIR/state
+//     (on Windows, where a directory link cannot be renamed over another,
+//     a pointer file); ReplaceState replaces it in one rename after
+//     syncing the new folder. OpenState resolves the link once and pins the folder with a
 //     shared lock, so the next writer's CleanStates leaves it alone.
 //   - StateInfo.Fits is the freshness rule: same dataset version, same
 //     as-of time to the millisecond, same licence content.

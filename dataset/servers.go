@@ -47,12 +47,14 @@ func DataUpTo(dataDir string) ([]ServerFreshness, error) {
 
 // sessionTimes is the projection of SessionRow freshness needs.
 type sessionTimes struct {
-	Server       string `parquet:"server"`
-	SessionStart int64  `parquet:"session_start"`
-	SessionEnd   int64  `parquet:"session_end"`
+	Server       string
+	SessionStart int64
+	SessionEnd   int64
 }
 
-// readSessionTimes calls fn for every session of a session file.
+// readSessionTimes calls fn for every session of a session file. It reads
+// the three columns' pages directly: a fraction of the file, and no row
+// assembled (reading whole rows costs ten times as much).
 func readSessionTimes(path string, fn func(sessionTimes)) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -63,24 +65,98 @@ func readSessionTimes(path string, fn func(sessionTimes)) error {
 	if err != nil {
 		return err
 	}
-	pf, err := parquet.OpenFile(f, info.Size(), parquet.SkipBloomFilters(true))
+	pf, err := parquet.OpenFile(f, info.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	r := parquet.NewGenericReader[sessionTimes](pf)
-	defer r.Close()
-	buf := make([]sessionTimes, 4096)
-	for {
-		n, err := r.Read(buf)
-		for _, s := range buf[:n] {
-			fn(s)
+	var leaves [3]int
+	for i, name := range []string{"server", "session_start", "session_end"} {
+		leaf, ok := pf.Schema().Lookup(name)
+		if !ok {
+			return fmt.Errorf("%s: no %s column", path, name)
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
+		leaves[i] = leaf.ColumnIndex
+	}
+	var servers []string
+	var starts, ends []int64
+	for _, rg := range pf.RowGroups() {
+		chunks := rg.ColumnChunks()
+		if servers, err = readStrings(chunks[leaves[0]], servers[:0]); err == nil {
+			if starts, err = readInt64s(chunks[leaves[1]], starts[:0]); err == nil {
+				ends, err = readInt64s(chunks[leaves[2]], ends[:0])
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if len(servers) != len(starts) || len(starts) != len(ends) {
+			return fmt.Errorf("%s: columns of unequal length", path)
+		}
+		for k := range servers {
+			fn(sessionTimes{Server: servers[k], SessionStart: starts[k], SessionEnd: ends[k]})
+		}
+	}
+	return nil
+}
+
+// readInt64s appends a required INT64 column chunk's values.
+func readInt64s(chunk parquet.ColumnChunk, out []int64) ([]int64, error) {
+	pages := chunk.Pages()
+	defer pages.Close()
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		values := p.Data()
+		out = append(out, values.Int64()...)
+		parquet.Release(p)
+	}
+}
+
+// readStrings appends a required string column chunk's values, each
+// distinct value one string.
+func readStrings(chunk parquet.ColumnChunk, out []string) ([]string, error) {
+	pages := chunk.Pages()
+	defer pages.Close()
+	var dict parquet.Dictionary
+	var names []string
+	seen := map[string]string{}
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		values := p.Data()
+		if d := p.Dictionary(); d != nil {
+			if d != dict {
+				dict, names = d, names[:0]
+				for i := range d.Len() {
+					names = append(names, string(d.Index(int32(i)).ByteArray()))
+				}
+			}
+			for _, i := range values.Int32() {
+				out = append(out, names[i])
+			}
+		} else {
+			data, offsets := values.ByteArray()
+			for j := 0; j+1 < len(offsets); j++ {
+				text := data[offsets[j]:offsets[j+1]]
+				name, ok := seen[string(text)]
+				if !ok {
+					name = string(text)
+					seen[name] = name
+				}
+				out = append(out, name)
+			}
+		}
+		parquet.Release(p)
 	}
 }
 

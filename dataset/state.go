@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -160,7 +161,9 @@ func OpenState(dataDir string) (*State, error) {
 	}
 }
 
-// resolveState returns the folder DIR/state names.
+// resolveState returns the folder DIR/state names: the target of the link,
+// or of the pointer file where the platform has no symbolic links, or
+// DIR/state itself in a data folder of the older layout.
 func resolveState(dataDir string) (string, error) {
 	link := filepath.Join(dataDir, StateDir)
 	target, err := os.Readlink(link)
@@ -171,13 +174,23 @@ func resolveState(dataDir string) (string, error) {
 		return target, nil
 	}
 	info, statErr := os.Lstat(link)
-	if statErr != nil {
+	switch {
+	case statErr != nil:
 		return "", fmt.Errorf("no licence state under %s: %w", dataDir, statErr)
+	case info.IsDir():
+		return link, nil // a data folder of the older layout
+	case info.Mode().IsRegular():
+		raw, err := os.ReadFile(link)
+		if err != nil {
+			return "", err
+		}
+		rel := filepath.FromSlash(strings.TrimSpace(string(raw)))
+		if !strings.HasPrefix(rel, statesDir+string(filepath.Separator)) || strings.Contains(rel, "..") {
+			return "", &ErrTornState{Path: link, Err: fmt.Errorf("%q names no folder of %s", raw, statesDir)}
+		}
+		return filepath.Join(dataDir, rel), nil
 	}
-	if !info.IsDir() {
-		return "", fmt.Errorf("%s: neither the link to the state nor a folder: %w", link, err)
-	}
-	return link, nil // a data folder of the older layout
+	return "", fmt.Errorf("%s: neither the link to the state nor a folder: %w", link, err)
 }
 
 // pinTimeout bounds how long a reader waits for a writer that is removing
@@ -327,14 +340,34 @@ func point(dataDir, target string) error {
 		}
 	}
 	link := filepath.Join(dataDir, stateTmpName+randomHex())
-	if err := os.Symlink(target, link); err != nil {
-		return err
+	if runtime.GOOS == "windows" || os.Symlink(target, link) != nil {
+		return pointTo(final, target)
 	}
 	if err := os.Rename(link, final); err != nil {
 		os.Remove(link)
 		return err
 	}
 	return SyncDir(dataDir)
+}
+
+// pointTo makes DIR/state a pointer file holding the target's path, where
+// a link will not do: on Windows (a directory link cannot be renamed over
+// another, and making one takes a privilege) and where links cannot be
+// made. It is replaced the same way, in one rename; a reader that has it
+// open for the moment it reads it makes Windows refuse the rename, so it
+// is tried again for a while.
+func pointTo(final, target string) error {
+	var err error
+	for started := time.Now(); time.Since(started) < pinTimeout; time.Sleep(lockPoll) {
+		err = ReplaceFile(final, func(w io.Writer) error {
+			_, err := io.WriteString(w, filepath.ToSlash(target)+"\n")
+			return err
+		})
+		if err == nil || runtime.GOOS != "windows" {
+			return err
+		}
+	}
+	return err
 }
 
 // nextStateName is the name of the next state folder: a sequence number
@@ -397,6 +430,9 @@ func removeUnpinned(dir string) {
 	}
 	defer f.Close()
 	if ok, err := tryLock(f, true); err == nil && ok {
+		if runtime.GOOS == "windows" {
+			f.Close() // Windows removes no file that is open
+		}
 		os.RemoveAll(dir)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,10 +100,12 @@ func TestReplaceStateKeepsPinnedAndPrevious(t *testing.T) {
 	require.NoDirExists(t, pinned.Dir, "let go: removed by the next writer")
 	require.Len(t, stateFolders(t, dir), 2)
 
-	// Other tools read DIR/state/*.parquet through the link.
-	got, err = os.ReadFile(filepath.Join(dir, dataset.StateDir, "b.parquet"))
-	require.NoError(t, err)
-	require.Equal(t, "6", string(got))
+	if runtime.GOOS != "windows" { // there DIR/state is a pointer file
+		// Other tools read DIR/state/*.parquet through the link.
+		got, err = os.ReadFile(filepath.Join(dir, dataset.StateDir, "b.parquet"))
+		require.NoError(t, err)
+		require.Equal(t, "6", string(got))
+	}
 }
 
 // A data folder of the older layout (DIR/state a plain folder, leftovers
@@ -128,9 +131,12 @@ func TestOlderStateLayoutIsTakenOver(t *testing.T) {
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), ".state-"), "leftover %s", e.Name())
 	}
-	target, err := os.Readlink(old)
+	info, err = dataset.ReadStateInfo(dir)
 	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(target, ".states"+string(filepath.Separator)), target)
+	require.EqualValues(t, 8, info.Sessions)
+	st, err := os.Lstat(old)
+	require.NoError(t, err)
+	require.False(t, st.IsDir(), "DIR/state is a link (or pointer file) now")
 }
 
 // An empty or torn state.json is said clearly, as *ErrTornState, for the
@@ -138,7 +144,9 @@ func TestOlderStateLayoutIsTakenOver(t *testing.T) {
 func TestTornStateIsReportedThenReplaced(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, replace(dir, 1))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, dataset.StateDir, dataset.StateInfoFile), nil, 0o644))
+	st := readWhole(t, dir)
+	require.NoError(t, st.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(st.Dir, dataset.StateInfoFile), nil, 0o644))
 	_, err := dataset.OpenState(dir)
 	var torn *dataset.ErrTornState
 	require.ErrorAs(t, err, &torn)
@@ -201,4 +209,31 @@ func TestStateReplacementSurvivesKills(t *testing.T) {
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), ".state-"), "leftover %s", e.Name())
 	}
+}
+
+// Where the platform makes no symbolic links (Windows without the
+// privilege), DIR/state is a pointer file naming the folder; readers
+// follow it, and a writer replaces it in one rename as it does the link.
+func TestStatePointerFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, replace(dir, 1))
+	st := readWhole(t, dir)
+	require.NoError(t, st.Close())
+	target, err := filepath.Rel(dir, st.Dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, dataset.StateDir)))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, dataset.StateDir), []byte(filepath.ToSlash(target)+"\n"), 0o644))
+	st = readWhole(t, dir)
+	require.EqualValues(t, 1, st.Info.Sessions)
+	require.NoError(t, st.Close())
+	require.NoError(t, replace(dir, 2))
+	st = readWhole(t, dir)
+	require.EqualValues(t, 2, st.Info.Sessions)
+	require.NoError(t, st.Close())
+
+	require.NoError(t, os.Remove(filepath.Join(dir, dataset.StateDir)))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, dataset.StateDir), []byte("../../etc\n"), 0o644))
+	_, err = dataset.OpenState(dir)
+	var torn *dataset.ErrTornState
+	require.ErrorAs(t, err, &torn, "a pointer outside .states is torn, never followed")
 }

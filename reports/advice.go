@@ -103,6 +103,7 @@ var adviceReport = &Report{
 	Flags:   []string{"months", "rare-days", "write-license"},
 	Columns: adviceColumns,
 	compute: computeAdvice,
+	check:   checkAdviceParams,
 }
 
 // adviceColumns are the advice report's columns.
@@ -204,15 +205,24 @@ type adviceRow struct {
 
 func ptr[T any](v T) *T { return &v }
 
+// checkAdviceParams refuses --months and --rare-days the advice cannot
+// weigh.
+func checkAdviceParams(p Params) error {
+	switch {
+	case p.Months < 1:
+		return fmt.Errorf("--months %d: want at least 1", p.Months)
+	case p.RareDays < 0:
+		return fmt.Errorf("--rare-days %d: want 0 or more", p.RareDays)
+	}
+	return nil
+}
+
 // Advise computes the licence advice of db's state (see the package
 // comment of advice.go for the formulas) and checks the what-if licence
 // with a simulation.
 func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
-	switch {
-	case p.Months < 1:
-		return nil, fmt.Errorf("--months %d: want at least 1", p.Months)
-	case p.RareDays < 0:
-		return nil, fmt.Errorf("--rare-days %d: want 0 or more", p.RareDays)
+	if err := checkAdviceParams(p); err != nil {
+		return nil, err
 	}
 	first, err := db.records(ctx, "advice-first", []Column{{"first", Time, ""}}, `SELECT min(session_end) AS "first" FROM sessions`)
 	if err != nil {

@@ -16,15 +16,23 @@ import (
 
 // Every chart has the same frame (a viewBox in SVG user units; the page
 // scales it to its width) and plot area inside it.
+//
+// On a narrow screen (a phone, 360 px) the page scales the whole chart down
+// to about 40% and sets its text larger in user units (html.tmpl's media
+// query), so the labels stay about 11 px; the x axis then shows only its
+// major labels (at most maxMajorLabels), which are far enough apart for
+// the larger text, and the y axis's abbreviated numbers (1.2M) fit in
+// chartLeft.
 const (
-	chartWidth   = 900
-	chartHeight  = 250
-	chartLeft    = 64  // room for the y-axis labels
-	chartRight   = 884 // chartWidth − a margin
-	chartTop     = 24  // room for a rule's label above the tallest value
-	chartBottom  = 218 // room for the x-axis labels below
-	maxXLabels   = 16  // more slots than this get every k-th label only
-	yGridSpacing = 4   // about this many grid lines above zero
+	chartWidth     = 900
+	chartHeight    = 300
+	chartLeft      = 72  // room for the y-axis labels
+	chartRight     = 884 // chartWidth − a margin
+	chartTop       = 46  // room for the unit and a rule's label above the tallest value
+	chartBottom    = 256 // room for the x-axis labels below
+	maxXLabels     = 16  // more slots than this get every k-th label only
+	maxMajorLabels = 6   // x labels a narrow screen shows
+	yGridSpacing   = 4   // about this many grid lines above zero
 )
 
 // chart is one chart as html.tmpl draws it: n slots along x (days, weeks,
@@ -50,10 +58,12 @@ type chart struct {
 	top   float64
 }
 
-// tick is an axis label at (X, Y).
+// tick is an axis label at (X, Y). A minor one is left out on a narrow
+// screen.
 type tick struct {
 	X, Y  float64
 	Label string
+	Minor bool
 }
 
 // mark is a bar (X, Y, W, H), a polyline (Points) or a dot (X, Y), with
@@ -65,12 +75,19 @@ type mark struct {
 	Title      string
 }
 
-// rule is a horizontal line at Y from X1 to X2 with a label at its end.
+// rule is a horizontal line at Y from X1 to X2 with a label at its end,
+// or at its start (Start) when the line ends too near the left edge for
+// the label to fit before it.
 type rule struct {
 	X1, X2, Y float64
 	Class     string
 	Label     string
+	Start     bool
 }
+
+// ruleLabelRoom is the width, in SVG units, a rule's label needs before
+// its end: "budget 9,999,999" in the phone's larger text.
+const ruleLabelRoom = 260
 
 // legendEntry explains one style class.
 type legendEntry struct{ Class, Label string }
@@ -83,7 +100,7 @@ func newChart(id, label, unit string, slots int, yMax float64) *chart {
 		Left: chartLeft, Right: chartRight, Upper: chartTop, Base: chartBottom,
 		slots: max(slots, 1), top: step * math.Max(1, math.Ceil(yMax/step))}
 	for v := 0.0; v <= c.top+step/2; v += step {
-		c.Grid = append(c.Grid, tick{X: c.Left - 6, Y: c.y(v), Label: thousands(int64(v))})
+		c.Grid = append(c.Grid, tick{X: c.Left - 6, Y: c.y(v), Label: abbreviate(v)})
 	}
 	return c
 }
@@ -115,12 +132,15 @@ func (c *chart) y(v float64) float64 {
 }
 
 // labelX names the slots along the x axis, every k-th one when there are
-// too many to read.
+// too many to read; on a narrow screen, only the major ones: every m-th of
+// those, at most maxMajorLabels.
 func (c *chart) labelX(labels []string) {
 	every := (len(labels) + maxXLabels - 1) / maxXLabels
+	shown := (len(labels) + every - 1) / every
+	major := (shown + maxMajorLabels - 1) / maxMajorLabels
 	for i, l := range labels {
 		if i%every == 0 {
-			c.XTicks = append(c.XTicks, tick{X: round1(c.center(i)), Y: c.Base + 18, Label: l})
+			c.XTicks = append(c.XTicks, tick{X: round1(c.center(i)), Y: c.Base + 6, Label: l, Minor: (i/every)%major != 0})
 		}
 	}
 }
@@ -175,8 +195,9 @@ func (c *chart) reference(values []*int64, class, label string) {
 			j++
 		}
 		w := c.slotWidth()
-		c.Rules = append(c.Rules, rule{X1: round1(c.Left + float64(i)*w), X2: round1(c.Left + float64(j)*w),
-			Y: c.y(float64(*values[i])), Class: class, Label: label + " " + thousands(*values[i])})
+		x1, x2 := round1(c.Left+float64(i)*w), round1(c.Left+float64(j)*w)
+		c.Rules = append(c.Rules, rule{X1: x1, X2: x2, Y: c.y(float64(*values[i])), Class: class,
+			Label: label + " " + thousands(*values[i]), Start: x2 < ruleLabelRoom})
 		i = j
 	}
 }
@@ -201,6 +222,21 @@ func (c *chart) legend(entries ...legendEntry) {
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// abbreviate writes an axis value short enough for the axis on any
+// screen: 950, 1.5k, 20k, 1.25M, 3B (the tooltips and tables carry the
+// figures in full).
+func abbreviate(v float64) string {
+	for _, unit := range []struct {
+		size   float64
+		suffix string
+	}{{1e9, "B"}, {1e6, "M"}, {1e3, "k"}} {
+		if math.Abs(v) >= unit.size {
+			return strconv.FormatFloat(math.Round(v/unit.size*100)/100, 'f', -1, 64) + unit.suffix
+		}
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
 
 // thousands writes n with thousands separators: 15,006.
 func thousands(n int64) string {

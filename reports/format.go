@@ -29,13 +29,24 @@ const (
 // Formats lists every output format.
 var Formats = []string{FormatTable, FormatCSV, FormatJSON, FormatParquet, FormatQMC}
 
+// Write writes t to w in the given format, with the default Options.
+func Write(w io.Writer, t *Table, format string) error { return Options{}.Write(w, t, format) }
+
+// Options change how a table is written.
+type Options struct {
+	// RawCSV writes CSV cells as they are. By default a string cell that a
+	// spreadsheet would run as a formula is written with a leading ' (see
+	// neutralize).
+	RawCSV bool
+}
+
 // Write writes t to w in the given format.
-func Write(w io.Writer, t *Table, format string) error {
+func (o Options) Write(w io.Writer, t *Table, format string) error {
 	switch format {
 	case FormatTable:
 		return writeTable(w, t)
 	case FormatCSV:
-		return writeCSV(w, t)
+		return writeCSV(w, t, o.RawCSV)
 	case FormatJSON:
 		return writeJSON(w, t)
 	case FormatParquet:
@@ -66,7 +77,26 @@ func text(v any) string {
 	panic(fmt.Sprintf("reports: value of type %T", v))
 }
 
-func writeCSV(w io.Writer, t *Table) error {
+// formulaStarts are the first characters that make a spreadsheet (Excel,
+// LibreOffice, Google Sheets) read a cell as a formula, or that it skips
+// before looking for one: a user name such as =HYPERLINK(…) in a revoke list
+// would otherwise run when an administrator opens it.
+const formulaStarts = "=+-@\t\r"
+
+// neutralize makes a string cell that a spreadsheet would run as a formula
+// text by putting a ' before it, the mark spreadsheets themselves use for
+// "this is text" (and hide). Numbers and times are never changed: only
+// strings from the logs can carry a formula.
+func neutralize(s string) string {
+	if s != "" && strings.IndexByte(formulaStarts, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV writes a header row and one record per row; unless raw, string
+// cells are neutralized.
+func writeCSV(w io.Writer, t *Table, raw bool) error {
 	cw := csv.NewWriter(w)
 	record := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -78,6 +108,9 @@ func writeCSV(w io.Writer, t *Table) error {
 	for _, row := range t.Rows {
 		for i, v := range row {
 			record[i] = text(v)
+			if t.Columns[i].Kind == String && !raw {
+				record[i] = neutralize(record[i])
+			}
 		}
 		if err := cw.Write(record); err != nil {
 			return err
@@ -135,9 +168,10 @@ func writeJSON(w io.Writer, t *Table) error {
 // (csv and json carry them whole).
 const maxCell = 80
 
-// cell is a value as the table format shows it to a person: times to the
-// minute, booleans as yes/no, control characters escaped so that a value
-// cannot drive the terminal, long values cut.
+// cell is a value as the table format (and the HTML page) shows it to a
+// person: times to the minute, booleans as yes/no, control characters
+// escaped so that a value cannot drive the terminal, invisible ones shown
+// (see visible), long values cut.
 func cell(v any) string {
 	var s string
 	switch v := v.(type) {
@@ -148,18 +182,7 @@ func cell(v any) string {
 	default:
 		s = text(v)
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		var b strings.Builder
-		for _, r := range s {
-			if unicode.IsControl(r) {
-				q := strconv.QuoteRune(r)
-				b.WriteString(q[1 : len(q)-1])
-			} else {
-				b.WriteRune(r)
-			}
-		}
-		s = b.String()
-	}
+	s = visible(s)
 	if uniseg.StringWidth(s) > maxCell {
 		var b strings.Builder
 		width := 0
@@ -172,6 +195,33 @@ func cell(v any) string {
 	}
 	return s
 }
+
+// visible shows what a reader could not see or would be misled by:
+// control characters escaped as in Go (\t, \x1b), and format characters
+// (Unicode Cf: zero-width spaces and joiners, bidirectional controls, the
+// byte-order mark, the soft hyphen) as <U+200B>, so that
+// "CORP\u200badmin" cannot pass for CORP\admin nor a right-to-left
+// override reverse a name.
+func visible(s string) string {
+	if strings.IndexFunc(s, invisible) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		case unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 func pad(s string, width int, right bool) string {
 	fill := strings.Repeat(" ", max(0, width-uniseg.StringWidth(s)))

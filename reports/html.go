@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 //go:embed html.tmpl
@@ -37,6 +39,7 @@ const (
 	maxRevokeRows   = 500
 	maxAnomalyRows  = 200
 	maxAdviceRows   = 100
+	maxQualityRows  = 200
 	capacityHistory = 12 // months in the capacity bar chart
 )
 
@@ -83,6 +86,8 @@ type htmlPage struct {
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
 	Advice                 listing    // the licence advice (advice.go)
+	DataQuality            listing    // what ingest read leniently, per server (quality.go)
+	NoZone                 []string   // servers whose offset-less times were read as UTC for want of a zone
 	AdviceMonths           string     // the months it weighs
 	QMS                    *qmsPanels // qms.go: nil without a QMS snapshot
 }
@@ -93,13 +98,20 @@ type fact struct {
 	Warn               bool // the figure needs attention
 }
 
-// listing is a table of the page. Each cell is its text in pieces (see
-// pieces).
+// listing is a table of the page.
 type listing struct {
 	Columns []listColumn
-	Rows    [][][]string
+	Rows    []listRow
 	More    int    // rows left out
 	Command string // the command that lists them all
+}
+
+// listRow is a row of a listing: each cell is its text in pieces (see
+// pieces); Class styles the row ("info": informational, shown in a neutral
+// colour).
+type listRow struct {
+	Class string
+	Cells [][]string
 }
 
 type listColumn struct {
@@ -119,13 +131,15 @@ type topRow struct {
 	Bar                      float64 // the bar's length, 0–100: the top row's is 100
 }
 
-// pieces cuts s after every / \ _ and @: html.tmpl puts a <wbr> between
-// the pieces, so that a long path or user name wraps at a separator rather
-// than anywhere, and still copies as the one string it is.
+// pieces cuts s after every space and every \ / _ . - and @: html.tmpl
+// keeps each piece on one line and puts a <wbr> between them, so that a
+// long path or user name wraps at a separator and never inside a word
+// (a table too wide for the screen scrolls sideways instead), and still
+// copies as the one string it is.
 func pieces(s string) []string {
 	var out []string
 	for {
-		i := strings.IndexAny(s, `/\_@`)
+		i := strings.IndexAny(s, ` \/_.-@`)
 		if i < 0 || i == len(s)-1 {
 			return append(out, s)
 		}
@@ -244,6 +258,14 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		"cal_type", "user", "document", "last_used", "sessions", "retired_at", "pool")
 	pg.RetiredCount = len(retired.Rows)
 
+	spelled, err := db.run(ctx, userSpellingsReport, p)
+	if err != nil {
+		return nil, err
+	}
+	spelling := map[string]string{}
+	for _, r := range records(spelled) {
+		spelling[r.str("user_key")] = r.str("user")
+	}
 	for _, top := range []struct {
 		by   string
 		rows *[]topRow
@@ -252,15 +274,35 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		if err != nil {
 			return nil, err
 		}
-		*top.rows = topRows(records(t), top.by)
+		recs := records(t)
+		for _, r := range recs {
+			if name, ok := spelling[r.str(top.by)]; ok && top.by == "user" {
+				r[top.by] = name
+			}
+		}
+		*top.rows = topRows(recs, top.by)
 	}
 
 	anomalies, err := db.Run(ctx, "anomalies", p)
 	if err != nil {
 		return nil, err
 	}
+	// The ones to act on first, then the informational ones.
+	slices.SortStableFunc(anomalies.Rows, func(a, b []any) int {
+		return cmp.Compare(anomalyClass(a[0]), anomalyClass(b[0]))
+	})
 	pg.Anomalies = list(anomalies, maxAnomalyRows, "qvmeter report anomalies",
 		"kind", "when", "user", "document", "server", "observed", "limit", "detail", "source", "pool")
+	attention := 0
+	for i, r := range records(anomalies) {
+		class := anomalyClass(r["kind"])
+		if i < len(pg.Anomalies.Rows) {
+			pg.Anomalies.Rows[i].Class = class
+		}
+		if class == "" {
+			attention++
+		}
+	}
 
 	advice, err := Advise(ctx, db, p)
 	if err != nil {
@@ -270,15 +312,46 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		"advice", "cal_type", "user", "current", "recommended", "saving", "new_denials", "why", "pool")
 	pg.AdviceMonths = strings.Join(advice.Months, ", ")
 
-	pg.Facts = facts(sum, records(concurrency), p.IdleDays)
+	quality, err := db.Run(ctx, "data-quality", p)
+	if err != nil {
+		return nil, err
+	}
+	pg.DataQuality = list(quality, maxQualityRows, "qvmeter report data-quality", "server", "kind", "count", "detail")
+	for _, r := range records(quality) {
+		if r.str("kind") == "offsetless_times" && r.str("detail") == zoneDetail(dataset.NoZone) {
+			pg.NoZone = append(pg.NoZone, r.str("server"))
+		}
+	}
+
+	pg.Facts = facts(sum, records(concurrency), p.IdleDays, attention)
 	if pg.QMS, err = buildQMSPanels(ctx, db, p); err != nil {
 		return nil, err
 	}
 	return pg, nil
 }
 
-// facts are the summary's figures.
-func facts(sum record, concurrency []record, idleDays int) []fact {
+// informationalAnomalies are the anomaly kinds that explain a figure
+// rather than call for an action (a session across a month's end, one
+// longer than the reorder horizon, a capacity count the rules corrected, a
+// CAL type logged outside its era): the page shows them in a neutral
+// colour, after the others, and they do not make the summary's anomaly
+// figure a warning. Every other kind (a pool exceeded, a wasted licence,
+// a budget overrun, a server or CAL type the licence does not know) is to
+// be acted on.
+var informationalAnomalies = []string{"spans_month", "late_session", "capacity_count", "cal_type_outside_era", "usage_count_mismatch"}
+
+// anomalyClass is the listing row class of an anomaly kind: "info" for an
+// informational one, "" for one to act on.
+func anomalyClass(kind any) string {
+	if k, _ := kind.(string); slices.Contains(informationalAnomalies, k) {
+		return "info"
+	}
+	return ""
+}
+
+// facts are the summary's figures; attention is how many anomalies are to
+// be acted on (the rest are informational).
+func facts(sum record, concurrency []record, idleDays, attention int) []fact {
 	n := func(name string) string { return display(sum[name]) }
 	span := "no sessions"
 	if first := sum.time("first_session"); !first.IsZero() {
@@ -314,8 +387,11 @@ func facts(sum record, concurrency []record, idleDays int) []fact {
 		out = append(out, fact{Label: "Session CAL peak", Value: thousands(peak),
 			Note: busiest.str("day") + " · pool " + known(pool), Warn: pool != nil && peak > *pool})
 	}
-	out = append(out,
-		fact{Label: "Anomalies", Value: thousands(anomalies), Note: n("rejects") + " rejected lines · " + n("denials") + " denials", Warn: anomalies > 0})
+	note := n("rejects") + " rejected lines · " + n("denials") + " denials"
+	if informational := anomalies - int64(attention); informational > 0 {
+		note = fmt.Sprintf("%s informational · %s", thousands(informational), note)
+	}
+	out = append(out, fact{Label: "Anomalies", Value: thousands(anomalies), Note: note, Warn: attention > 0})
 	return out
 }
 
@@ -599,14 +675,39 @@ func list(t *Table, limit int, command string, columns ...string) listing {
 			value: func(r record) string { return display(r[name]) }})
 	}
 	for _, r := range recs[:min(limit, len(recs))] {
-		row := make([][]string, len(l.Columns))
+		row := listRow{Cells: make([][]string, len(l.Columns))}
 		for i, c := range l.Columns {
-			row[i] = pieces(c.value(r))
+			// A figure, a time or a code stays whole on its line.
+			row.Cells[i] = []string{c.value(r)}
+			if c.Class == "" {
+				row.Cells[i] = pieces(c.value(r))
+			}
 		}
 		l.Rows = append(l.Rows, row)
 	}
 	l.More = len(recs) - len(l.Rows)
 	return l
+}
+
+// userSpellingsReport is how the logs spelled each user key of the
+// current month's Analyzer Capacity sessions (the first spelling, by
+// session start), for the top users table: the capacity report groups by
+// key, and the page shows users as the logs spell them.
+var userSpellingsReport = &Report{
+	Name:        "user-spellings",
+	Description: "the logs' spelling of each user key with Analyzer Capacity sessions in the current month",
+	Columns: []Column{
+		{"user_key", String, "user key (lower case)"},
+		{"user", String, "the user as the logs first spelled them"},
+	},
+	build: func(Params) (string, []any, error) {
+		return `
+SELECT user_key, arg_min(coalesce(nullif(authenticated_user, ''), nullif(identifying_user, ''), user_key),
+                         (session_start, source_file, source_line)) AS "user"
+FROM sessions
+WHERE cal_class = 'analyzer_capacity' AND strftime(session_end, '%Y-%m') = ` + currentMonthSQL + `
+GROUP BY user_key`, nil, nil
+	},
 }
 
 // topRows are the topCount users or documents (by: the capacity report's

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,9 @@ import (
 
 // htmlSections are the ids of the page's sections, each a question the
 // page answers.
-var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "anomalies", "revoke", "retired", "advice"}
+// The anomalies come after the revoke list (and the retired licences): the
+// list is what an administrator acts on.
+var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "revoke", "retired", "anomalies", "data-quality", "advice"}
 
 // estateHTML is the HTML report of a data folder.
 func estateHTML(t *testing.T, data string) string {
@@ -150,6 +153,21 @@ type pageCheck struct {
 	Bold          int      `json:"bold"` // <b> elements: a document name parsed as HTML
 	Width         int      `json:"width"`
 	ScrollWidth   int      `json:"scrollWidth"`
+	// Overflowing are elements (outside a table's scroll box) that reach
+	// past the window's right edge.
+	Overflowing []string `json:"overflowing"`
+	// BrokenWords are table cells' pieces without a space that the
+	// browser laid out on more than one line: an identifier broken
+	// mid-word.
+	BrokenWords []string `json:"brokenWords"`
+	// ClippedLabels are chart texts that reach outside their chart.
+	ClippedLabels []string `json:"clippedLabels"`
+	// SmallestLabel is the smallest rendered height, in CSS pixels, of a
+	// visible chart text.
+	SmallestLabel float64 `json:"smallestLabel"`
+	// InfoColors are the text colours of the informational anomaly rows.
+	InfoColors []string `json:"infoColors"`
+	MutedColor string   `json:"mutedColor"`
 }
 
 const pageCheckJS = `(() => {
@@ -169,48 +187,85 @@ const pageCheckJS = `(() => {
     bold: document.querySelectorAll("main b").length,
     width: document.documentElement.clientWidth,
     scrollWidth: document.documentElement.scrollWidth,
+    overflowing: [...document.querySelectorAll("body *")].filter(e =>
+      !e.closest(".scroll") && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
+    ).map(e => e.tagName + (e.id ? "#" + e.id : "") + " " + (e.textContent || "").slice(0, 40)),
+    brokenWords: [...document.querySelectorAll("td, th")].flatMap(cell => {
+      const texts = [], walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      while (walk.nextNode()) texts.push(walk.currentNode);
+      return texts;
+    }).filter(n => !/\s/.test(n.textContent.trim()) && n.textContent.length > 1 && (() => {
+        const r = document.createRange(); r.selectNodeContents(n);
+        return new Set([...r.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+      })()).map(n => n.textContent),
+    clippedLabels: [...document.querySelectorAll("svg.chart text")].filter(t => {
+      if (getComputedStyle(t).display === "none") return false;
+      const b = t.getBBox(), vb = t.ownerSVGElement.viewBox.baseVal;
+      return b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y + b.height > vb.y + vb.height + 0.5;
+    }).map(t => t.textContent),
+    smallestLabel: Math.min(...[...document.querySelectorAll("svg.chart text")].filter(t =>
+      getComputedStyle(t).display !== "none").map(t => t.getBoundingClientRect().height)),
+    infoColors: [...document.querySelectorAll("#anomalies tr.info td")].map(td => getComputedStyle(td).color),
+    mutedColor: (() => { const p = document.querySelector(".note"); return p ? getComputedStyle(p).color : ""; })(),
   };
 })()`
 
 // TestHTMLInBrowser opens the page of the sample estate, plus a log with a
-// hostile user name, in headless Chromium: no console error, no exception,
-// no failed request, no dialog; the charts and tables are there; the
-// hostile name is text. It saves a full-page screenshot (and the page) in
-// the test's artifact directory (go test -artifacts keeps it).
+// hostile user name, in headless Chromium at a desktop's width (1400 px)
+// and a phone's (400 px): no console error, no exception, no failed
+// request, no dialog; the charts and tables are there; the hostile name is
+// text; nothing reaches past the window (tables scroll inside their box),
+// no identifier is broken inside a word, no chart label is clipped or too
+// small to read, and informational anomalies are grey. It saves a
+// full-page screenshot per width (and the page) in the test's artifact
+// directory (go test -artifacts -outputdir DIR keeps them): look at them.
 func TestHTMLInBrowser(t *testing.T) {
 	exe := chromium(t)
 	out := t.ArtifactDir()
 	html := filepath.Join(out, "index.html")
 	require.NoError(t, os.WriteFile(html, []byte(estateHTML(t, hostileHTMLEstate(t))), 0o644))
 
-	check, problems, png := inChromium(t, exe, html)
-	shot := filepath.Join(out, "index.png")
-	require.NoError(t, os.WriteFile(shot, png, 0o644))
-	t.Logf("screenshot: %s", shot)
+	for _, width := range []int{1400, 400} {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			check, problems, png := inChromium(t, exe, html, width)
+			shot := filepath.Join(out, fmt.Sprintf("index-%d.png", width))
+			require.NoError(t, os.WriteFile(shot, png, 0o644))
+			t.Logf("screenshot: %s", shot)
 
-	require.Empty(t, problems)
-	require.Equal(t, htmlSections, check.Sections)
-	require.Equal(t, []string{"chart-capacity-burn", "chart-capacity-months", "chart-named-holders", "chart-concurrency-1"}, check.Charts)
-	require.Equal(t, len(check.Charts), check.ChartsDrawn, "every chart is labelled, titled, drawn and tall enough to read")
-	require.Contains(t, check.RevokeHeaders, "frees_at")
-	// The estate's CAL-era holders are retired at the conversion: the
-	// revoke list holds the SLK-era idle holders and the hostile ones.
-	require.GreaterOrEqual(t, check.RevokeRows, 5)
-	// The hostile users hold CAL-era licences, retired at the conversion.
-	require.Contains(t, check.RetiredText, hostileUsers[4], "the hostile user name is text on the retired list")
-	require.Contains(t, check.RetiredText, `c:/docs/it's "odd"; 100% <b>x</b>.qvw`)
-	require.Contains(t, check.AnomalyText, "QVS-TEST")
-	require.Zero(t, check.Scripts, "no script element, from the page or the data")
-	require.Zero(t, check.Bold, "no element from the data")
-	require.LessOrEqual(t, check.ScrollWidth, check.Width, "nothing wider than the window")
+			require.Empty(t, problems)
+			require.Equal(t, htmlSections, check.Sections)
+			require.Equal(t, []string{"chart-capacity-burn", "chart-capacity-months", "chart-named-holders", "chart-concurrency-1"}, check.Charts)
+			require.Equal(t, len(check.Charts), check.ChartsDrawn, "every chart is labelled, titled, drawn and tall enough to read")
+			require.Contains(t, check.RevokeHeaders, "frees_at")
+			// The estate's CAL-era holders are retired at the conversion: the
+			// revoke list holds the SLK-era idle holders and the hostile ones.
+			require.GreaterOrEqual(t, check.RevokeRows, 5)
+			// The hostile users hold CAL-era licences, retired at the conversion.
+			require.Contains(t, check.RetiredText, hostileUsers[4], "the hostile user name is text on the retired list")
+			require.Contains(t, check.RetiredText, `c:/docs/it's "odd"; 100% <b>x</b>.qvw`)
+			require.Contains(t, check.AnomalyText, "QVS-TEST")
+			require.Zero(t, check.Scripts, "no script element, from the page or the data")
+			require.Zero(t, check.Bold, "no element from the data")
+			require.Equal(t, width, check.Width)
+			require.LessOrEqual(t, check.ScrollWidth, check.Width, "nothing wider than the window")
+			require.Empty(t, check.Overflowing, "elements past the window's right edge")
+			require.Empty(t, check.BrokenWords, "identifiers broken inside a word")
+			require.Empty(t, check.ClippedLabels, "chart labels outside their chart")
+			require.GreaterOrEqual(t, check.SmallestLabel, 9.0, "chart text at least 9 px high")
+			require.NotEmpty(t, check.InfoColors, "the sample estate has informational anomalies")
+			for _, c := range check.InfoColors {
+				require.Equal(t, check.MutedColor, c, "informational anomalies are grey")
+			}
+		})
+	}
 }
 
-// inChromium opens the HTML file in headless Chromium (no sandbox, for
-// root in a container; nothing in the background that would reach for the
-// network) and returns what pageCheckJS reads from it, the problems the
+// inChromium opens the HTML file in headless Chromium, in a window width
+// CSS pixels wide (no sandbox, for root in a container; nothing in the
+// background that would reach for the network) and returns what pageCheckJS reads from it, the problems the
 // browser reported (console errors, exceptions, error log entries, failed
 // requests, dialogs) and a full-page PNG screenshot.
-func inChromium(t *testing.T, exe, file string) (pageCheck, []string, []byte) {
+func inChromium(t *testing.T, exe, file string, width int) (pageCheck, []string, []byte) {
 	t.Helper()
 	file, err := filepath.Abs(file)
 	require.NoError(t, err)
@@ -220,7 +275,7 @@ func inChromium(t *testing.T, exe, file string) (pageCheck, []string, []byte) {
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, 900))
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 
@@ -260,6 +315,7 @@ func inChromium(t *testing.T, exe, file string) (pageCheck, []string, []byte) {
 	}))
 	defer cancelTab()
 
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(int64(width), 900)))
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate((&url.URL{Scheme: "file", Path: filepath.ToSlash(file)}).String())))
 	check, err := chromedp.Run(tab, chromedp.Evaluate[pageCheck](pageCheckJS))
 	require.NoError(t, err)
@@ -278,7 +334,7 @@ func TestInChromiumReportsProblems(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "broken.html")
 	require.NoError(t, os.WriteFile(file, []byte(`<!DOCTYPE html><title>broken</title><img src="missing.png">`+
 		`<script>console.error("boom"); alert(1); throw new Error("thrown")</script><img src="http://127.0.0.1:9/x.png">`), 0o644))
-	_, problems, _ := inChromium(t, exe, file)
+	_, problems, _ := inChromium(t, exe, file, 800)
 	for _, want := range []string{"ERR_FILE_NOT_FOUND", "ERR_UNSAFE_PORT", `console.error: "boom"`, `dialog opened: alert "1"`, "exception: Uncaught"} {
 		require.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }), "no problem with %q in %q", want, problems)
 	}
@@ -331,5 +387,63 @@ func TestPageQueriesAgreeWithTheReports(t *testing.T) {
 func TestNiceStep(t *testing.T) {
 	for v, want := range map[float64]float64{0: 1, 1: 1, 1.5: 2, 2.25: 5, 4: 5, 20.25: 25, 26: 50, 3751.5: 5000, 2400: 2500} {
 		require.Equal(t, want, niceStep(v), "niceStep(%g)", v)
+	}
+}
+
+// TestHTMLShowsUsersAsTheLogsSpellThem pins that the page's top users are
+// the logs' spelling of the capacity report's user keys, not the keys.
+func TestHTMLShowsUsersAsTheLogsSpellThem(t *testing.T) {
+	ctx := context.Background()
+	db := openEstate(t, dataRecon)
+	pg, err := buildPage(ctx, db, DefaultParams())
+	require.NoError(t, err)
+	require.NotEmpty(t, pg.TopUsers)
+	byUser, err := db.Run(ctx, "capacity", Params{By: "user", Month: pg.CapacityMonth})
+	require.NoError(t, err)
+	keys := map[string]bool{}
+	for _, r := range records(byUser) {
+		keys[strings.ToLower(r.str("user"))] = true
+	}
+	spelled := 0
+	for _, u := range pg.TopUsers {
+		name := strings.Join(u.Name, "")
+		require.True(t, keys[strings.ToLower(name)], "%s is a user of the month", name)
+		if name != strings.ToLower(name) {
+			spelled++
+		}
+	}
+	require.Positive(t, spelled, "the sample estate's users are spelled CORP\\Name")
+}
+
+// TestChartLabelsFitInBrowser draws charts of 7- and 8-digit figures and
+// pins, at a desktop's and a phone's width, that no axis label is clipped.
+func TestChartLabelsFitInBrowser(t *testing.T) {
+	exe := chromium(t)
+	big := newChart("chart-big", "big figures", "minutes", 31, 12_345_678)
+	labels := make([]string, 31)
+	values := make([]float64, 31)
+	for i := range labels {
+		labels[i] = strconv.Itoa(i + 1)
+		values[i] = float64(i) * 400_000
+	}
+	big.labelX(labels)
+	big.line(0, values, "used", "minutes")
+	budget := int64(9_999_999)
+	big.reference([]*int64{&budget, &budget}, "budget", "budget")
+	months := newChart("chart-months", "7 digits", "minutes", 12, 1_234_567)
+	months.labelX([]string{"Apr 2023", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan 2024", "Feb", "Mar"})
+	months.bar(11, 0, 1_234_567, "used", "")
+	var out bytes.Buffer
+	require.NoError(t, htmlTemplate.Execute(&out, &htmlPage{AsOf: "2024-04-01 00:00 UTC", Burn: big, Months: months}))
+	file := filepath.Join(t.TempDir(), "big.html")
+	require.NoError(t, os.WriteFile(file, out.Bytes(), 0o644))
+	for _, width := range []int{1400, 400} {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			check, problems, _ := inChromium(t, exe, file, width)
+			require.Empty(t, problems)
+			require.Equal(t, []string{"chart-big", "chart-months"}, check.Charts)
+			require.Empty(t, check.ClippedLabels, "chart labels outside their chart")
+			require.Empty(t, check.Overflowing)
+		})
 	}
 }

@@ -28,6 +28,9 @@ type Report struct {
 	// compute, where set instead of build, computes the table in Go (from
 	// queries of its own): for a report that replays the licence rules.
 	compute func(ctx context.Context, db *DB, p Params) (*Table, error)
+	// check, if set, refuses parameters a compute report cannot use
+	// (see Check); a build report's check is its build.
+	check func(p Params) error
 }
 
 func (r *Report) column(name string) (Column, bool) {
@@ -36,6 +39,20 @@ func (r *Report) column(name string) (Column, bool) {
 		return Column{}, false
 	}
 	return r.Columns[i], true
+}
+
+// Check returns the error running the report with p would give for p
+// itself (a keyword that is none of the allowed ones: a *ChoiceError), so
+// that a command can refuse a mistake before doing any work.
+func (r *Report) Check(p Params) error {
+	if r.check != nil {
+		return r.check(p)
+	}
+	if r.build == nil {
+		return nil
+	}
+	_, _, err := r.build(p)
+	return err
 }
 
 // Accepts reports whether the report reads the parameter of the given flag.
@@ -152,7 +169,18 @@ func choice(flag, value string, allowed map[string]string) (string, error) {
 		}
 	}
 	slices.Sort(keys)
-	return "", fmt.Errorf("--%s %q: want one of %s", flag, value, strings.Join(keys, ", "))
+	return "", &ChoiceError{Flag: flag, Value: value, Allowed: keys}
+}
+
+// ChoiceError is a keyword parameter that is none of the allowed ones (the
+// command line suggests the nearest).
+type ChoiceError struct {
+	Flag, Value string
+	Allowed     []string
+}
+
+func (e *ChoiceError) Error() string {
+	return fmt.Sprintf("--%s %q: want one of %s", e.Flag, e.Value, strings.Join(e.Allowed, ", "))
 }
 
 // registry lists the reports in the order help shows them.
@@ -184,7 +212,7 @@ func Lookup(name string) (*Report, bool) {
 // qvmeter report --help and of reports/README.md's column lists.
 func Describe(w io.Writer) {
 	for _, r := range registry {
-		fmt.Fprintf(w, "%s — %s\n", r.Name, wrap(r.Description, 76, "  "))
+		fmt.Fprintf(w, "%s — %s\n", r.Name, Wrap(r.Description, 76, "  "))
 		if len(r.Flags) > 0 {
 			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
 		}
@@ -199,9 +227,10 @@ func Describe(w io.Writer) {
 	}
 }
 
-// wrap breaks text into lines of at most width bytes (where words allow),
-// each line after the first starting with indent.
-func wrap(text string, width int, indent string) string {
+// Wrap breaks text into lines of at most width bytes (where words allow),
+// each line after the first starting with indent: descriptions as help
+// text prints them.
+func Wrap(text string, width int, indent string) string {
 	var b strings.Builder
 	line := 0
 	for i, word := range strings.Fields(text) {

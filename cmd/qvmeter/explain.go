@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/qvmeter/qvmeter/reports"
 )
@@ -24,28 +25,37 @@ Tells why the licence state says what it does about one user (matched on
 the user key: case does not matter): sessions by month, the licences they
 hold, their use per server and their Analyzer Capacity minutes by month.
 Each row names the log line behind it as source_file:source_line. The
-state is brought up to date first, as for qvmeter report.
+state is brought up to date first, as for qvmeter report. A user with no
+session up to the as-of time is an error (exit 1) that names the closest
+user keys.
 
 Columns:
 `
 
 func (c *explainCommand) Run(ctx context.Context, args []string) error {
 	r, _ := reports.Lookup("explain")
-	usage := explainUsage
+	var usage strings.Builder
+	usage.WriteString(explainUsage)
 	for _, col := range r.Columns {
-		usage += fmt.Sprintf("  %-16s %s\n", col.Name, col.Doc)
+		fmt.Fprintf(&usage, "  %-16s %s\n", col.Name, col.Doc)
 	}
-	fs := newFlagSet("explain", c.stderr, usage)
+	usage.WriteString("\n" + asOfHelp + "\n" + strings.Replace(outputRules, " (qmc too for idle-cals)", "", 1))
+	usage.WriteString(`
+Examples:
+
+	qvmeter explain 'CORP\alice' --data /srv/qvmeter
+	qvmeter explain 'corp\ALICE' --as-of 2024-03-31 --format json --output alice.json
+`)
+	fs := newFlagSet("explain", c.stdout, usage.String())
 	common := addReportFlags(fs)
+	fs.Lookup("format").Usage = "`FORMAT`: " + strings.Join(formats(r), ", ") + "; default from --output's extension, else table on a terminal and csv otherwise"
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		fmt.Fprintln(c.stderr, "qvmeter explain: want one user, e.g. qvmeter explain 'CORP\\alice'")
-		fs.Usage()
-		return errUsage
+		return usageErrorf(`want one user, e.g. qvmeter explain 'CORP\alice'`)
 	}
 	p := reports.DefaultParams()
 	p.User = fs.Arg(0)
-	return runReport(ctx, c.stdout, c.stderr, r.Name, p, common)
+	return runReport(ctx, c.stdout, c.stderr, r, p, common)
 }

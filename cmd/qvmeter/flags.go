@@ -1,41 +1,62 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qvmeter/qvmeter/parse"
 	"github.com/spf13/pflag"
 )
 
-// newFlagSet returns a flag set that prints usage (the command's text, then
-// its flags) to stderr and reports errors instead of exiting.
-func newFlagSet(name string, stderr io.Writer, usage string) *pflag.FlagSet {
+// newFlagSet returns a flag set whose --help (-h) prints the command's help
+// to stdout: usage, the flags, then the usage text's Examples section,
+// which every command has. Mistakes are returned, never printed or exited
+// on: parseFlags turns them into usage errors.
+func newFlagSet(name string, stdout io.Writer, usage string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
+	fs.BoolP("help", "h", false, "show this help")
+	text, examples, _ := strings.Cut(usage, "\nExamples:\n")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		if fs.HasFlags() {
-			fmt.Fprint(stderr, "\nFlags:\n")
-			fs.PrintDefaults()
+		fmt.Fprint(stdout, text)
+		fmt.Fprint(stdout, "\nFlags:\n")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		if examples != "" {
+			fmt.Fprint(stdout, "\nExamples:\n"+examples)
 		}
 	}
 	return fs
 }
 
-// parseFlags parses args; --help prints usage and ends the command with no
-// error, any other flag mistake is said on stderr and ends it with
-// errUsage. (pflag prints nothing itself when it continues on error.)
+// parseFlags parses args: --help prints the help and ends the command with
+// errHelp; a mistake is a usage error, with the nearest flag name for an
+// unknown one.
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
-	switch {
-	case err == pflag.ErrHelp:
+	if help, _ := fs.GetBool("help"); help {
+		fs.Usage()
 		return errHelp
-	case err != nil:
-		fmt.Fprintf(fs.Output(), "qvmeter %s: %v\nRun 'qvmeter %s --help' for usage.\n", fs.Name(), err, fs.Name())
-		return errUsage
+	}
+	return flagError(fs, err)
+}
+
+// flagError turns an error of fs.Parse into a usage error.
+func flagError(fs *pflag.FlagSet, err error) error {
+	var unknown *pflag.NotExistError
+	if errors.As(err, &unknown) && unknown.GetSpecifiedName() != "" {
+		var names []string
+		fs.VisitAll(func(f *pflag.Flag) { names = append(names, "--"+f.Name) })
+		return &usageError{fmt.Errorf("%v%s", err, didYouMean("--"+unknown.GetSpecifiedName(), names))}
+	}
+	if err != nil {
+		return &usageError{err}
 	}
 	return nil
 }
@@ -64,3 +85,27 @@ func (zoneRules) Type() string { return "[GLOB=]ZONE" }
 func rebuildFlag(fs *pflag.FlagSet) *bool {
 	return fs.Bool("rebuild", false, "read every log again, the catalog's and the PATHs', into a new dataset version that replaces the old one in one commit (after a zone changed)")
 }
+
+// noArgs refuses positional arguments for a command that takes none.
+func noArgs(fs *pflag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// ratioFlag is a share from 0 to 1, such as --max-reject-ratio.
+type ratioFlag float64
+
+func (r *ratioFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v >= 0 && v <= 1) {
+		return errors.New("want a share from 0 to 1, such as 0.01 for 1%")
+	}
+	*r = ratioFlag(v)
+	return nil
+}
+
+func (r *ratioFlag) String() string { return strconv.FormatFloat(float64(*r), 'g', -1, 64) }
+
+func (r *ratioFlag) Type() string { return "RATIO" }

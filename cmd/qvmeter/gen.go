@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qvmeter/qvmeter/fixtures"
@@ -83,7 +84,7 @@ func (d *dateFlag) Set(s string) error {
 func (d *dateFlag) Type() string { return "YYYY-MM-DD" }
 
 func (c *genCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("gen", c.stderr, genUsage)
+	fs := newFlagSet("gen", c.stdout, genUsage)
 	out := fs.String("out", "", "folder `DIR` to write into; created if missing, same-named files overwritten (required)")
 	servers := fs.Int("servers", 3, "`N` servers sharing the licence")
 	users := fs.Int("users", 300, "`N` users (raised by --size)")
@@ -117,28 +118,27 @@ func (c *genCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(c.stderr, "qvmeter gen: --out is required and no arguments are taken")
-		fs.Usage()
-		return errUsage
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageErrorf("--out is required")
 	}
 	o := fixtures.Options{
 		Out: *out, Servers: *servers, Users: *users, Documents: *documents,
-		Start: start.t, Days: *days, Seed: *seed, Era: fixtures.Era(*era),
+		Start: start.t, Days: *days, Seed: *seed, Era: fixtures.Era(strings.ToLower(*era)),
 		ConvertDate: convert.t, Mess: *mess,
 	}
 	if *size != "" {
 		n, err := fixtures.ParseSize(*size)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "qvmeter gen: %v\n", err)
-			return errUsage
+			return &usageError{err}
 		}
 		o.Size = n
 	}
 	o, err := o.WithDefaults()
 	if err != nil {
-		fmt.Fprintf(c.stderr, "qvmeter gen: %v\n", err)
-		return errUsage
+		return &usageError{err}
 	}
 	for _, p := range pools {
 		if p.flag.set {

@@ -14,7 +14,7 @@ import (
 func TestGenHelpDocumentsEveryFlag(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"gen", "--help"}, &stdout, &stderr))
-	help := stderr.String()
+	help := stdout.String()
 	for _, flag := range []string{
 		"--out DIR", "--servers N", "--users N", "--documents N", "--start YYYY-MM-DD", "--days N",
 		"--seed N", "--size SIZE", "--era ERA", "--convert-date YYYY-MM-DD",
@@ -31,19 +31,19 @@ func TestGenFlagMistakes(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		want string // in stderr; "" when parseFlags reports the mistake (it prints nothing yet)
+		want string // in stderr
 	}{
 		{"no output folder", []string{"gen"}, "--out is required"},
-		{"unknown flag", []string{"gen", "--out", "x", "--colour"}, ""},
+		{"unknown flag", []string{"gen", "--out", "x", "--colour"}, "unknown flag: --colour"},
 		{"bad size", []string{"gen", "--out", "x", "--size", "big"}, "want a number of bytes"},
 		{"bad era", []string{"gen", "--out", "x", "--era", "lef"}, "want cal, slk or convert"},
-		{"bad date", []string{"gen", "--out", "x", "--start", "1 Feb"}, ""},
-		{"negative pool", []string{"gen", "--out", "x", "--named", "-3"}, ""},
+		{"bad date", []string{"gen", "--out", "x", "--start", "1 Feb"}, `invalid argument "1 Feb"`},
+		{"negative pool", []string{"gen", "--out", "x", "--named", "-3"}, "want a number ≥ 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			require.Equal(t, 1, run(context.Background(), tt.args, &stdout, &stderr))
+			require.Equal(t, exitUsage, run(context.Background(), tt.args, &stdout, &stderr))
 			require.Contains(t, stderr.String(), tt.want)
 			require.NoDirExists(t, "x", "nothing generated")
 		})

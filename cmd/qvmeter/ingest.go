@@ -65,23 +65,28 @@ process that holds DIR/lock, or waits up to --wait for it.
 Exit codes: 0 done; 1 failed, or some paths could not be read (a missing
 path, a FIFO or other non-regular file, a log deleted while the run read
 it: the others were ingested); 2 more lines were rejected than
---max-reject-ratio allows (the good rows are stored).
+--max-reject-ratio allows (the good rows are stored); 64 a mistake on the
+command line (a bad --timezone among them).
 
 Examples:
 
 	qvmeter ingest --data /srv/qvmeter '\\qvs01\c$\ProgramData\QlikTech\QlikViewServer' ./logs
+	qvmeter ingest --data /srv/qvmeter --json /mnt/qvs01/logs > ingest.json
+	# an 11.x server writes local times without an offset: give its zone
 	qvmeter ingest --timezone 'QVS-OLD-*=America/New_York' --timezone UTC ./logs
+	# after a zone was given or changed: read every log in the catalog again
 	qvmeter ingest --rebuild --license /etc/qvmeter/license.toml
 `
 
 func (c *ingestCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("ingest", c.stderr, ingestUsage)
+	fs := newFlagSet("ingest", c.stdout, ingestUsage)
 	data := fs.String("data", "qvmeter-data", "data folder of the dataset")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
 	zones := timezoneFlag(fs)
-	license := fs.String("license", "", "licence file (TOML) whose [timezones] table gives servers' zones")
+	license := fs.String("license", "", "licence `FILE` (TOML) whose [timezones] table gives servers' zones")
 	rebuild := rebuildFlag(fs)
-	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
+	maxRejects := ratioFlag(0.01)
+	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
 	wait := waitFlag(fs)
@@ -89,8 +94,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 && !*rebuild {
-		fs.Usage()
-		return errUsage
+		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild)")
 	}
 	var lic *metering.License
 	if *license != "" {
@@ -113,7 +117,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		printIngestSummary(c.stdout, sum)
 	}
-	return ingestOutcome(sum, *maxRejects)
+	return ingestOutcome(sum, float64(maxRejects))
 }
 
 // runIngest runs an ingest with a progress bar on stderr when it is a

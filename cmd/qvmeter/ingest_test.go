@@ -45,10 +45,10 @@ func TestIngestTimezoneFlagsAndLicence(t *testing.T) {
 	require.Contains(t, stderr, "stored converted with America/New_York, but its zone is now Europe/Berlin", "the flag wins over the licence")
 
 	code, _, stderr = runQV(t, "ingest", "--data", data, "--timezone", "Mars/Olympus", logs)
-	require.Equal(t, 1, code)
+	require.Equal(t, 64, code, "a usage error")
 	require.Contains(t, stderr, `"Mars/Olympus" for "--timezone" flag: bad time zone rule "Mars/Olympus": unknown zone "Mars/Olympus"`)
 
 	code, _, stderr = runQV(t, "run", "--data", data, "--timezone", "QVS=", logs)
-	require.Equal(t, 1, code, "run takes the same flag")
+	require.Equal(t, 64, code, "run takes the same flag")
 	require.Contains(t, stderr, `"QVS=" for "--timezone" flag: bad time zone rule "QVS=": no zone`)
 }

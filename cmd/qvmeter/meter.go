@@ -40,35 +40,45 @@ a proposed licence.
 
 meter holds DIR's writer lock while it runs: a second writer (ingest, meter,
 run) refuses at once, or waits up to --wait for it.
+
+Another --as-of than the stored state's replaces it: the nightly run's next
+reports are then recomputed.
+
+` + asOfHelp + `
+
+Examples:
+
+	qvmeter meter --data /srv/qvmeter --license /etc/qvmeter/license.toml
+	qvmeter meter --data /srv/qvmeter --license license.toml --as-of 2024-04-01
+	qvmeter meter --data /srv/qvmeter --license proposed.toml --simulate --as-of yesterday
 `
 
 func (c *meterCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("meter", c.stderr, meterUsage)
+	fs := newFlagSet("meter", c.stdout, meterUsage)
 	dataDir := fs.String("data", "qvmeter-data", "data folder holding the sessions dataset")
 	licensePath := fs.String("license", "", "licence file (TOML); see metering/README.md")
-	asOfText := fs.String("as-of", "", "time the state is computed for: RFC 3339 or YYYY-MM-DD (00:00 UTC); default now")
+	asOf := &asOfFlag{now: time.Now}
+	fs.Var(asOf, "as-of", "time the state is computed for (see TIME below); default now")
 	simulate := fs.Bool("simulate", false, "assign licences by the rules instead of trusting the logged CAL Type (needs --license)")
 	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "qvmeter meter: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
-	}
-	asOf, err := parseAsOf(*asOfText, time.Now())
-	if err != nil {
+	if err := noArgs(fs); err != nil {
 		return err
 	}
-	cfg := metering.Config{AsOf: asOf}
+	if asOf.t.IsZero() {
+		asOf.t = time.Now().UTC()
+	}
+	cfg := metering.Config{AsOf: asOf.t}
 	if *simulate {
 		if *licensePath == "" {
-			return fmt.Errorf("--simulate needs --license: simulation assigns licences from a licence file")
+			return usageErrorf("--simulate needs --license: simulation assigns licences from a licence file")
 		}
 		cfg.Mode = metering.Simulate
 	}
 	var licenseSum string
+	var err error
 	if *licensePath != "" {
 		if cfg.License, licenseSum, err = metering.LoadLicense(*licensePath); err != nil {
 			return err
@@ -100,18 +110,4 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 		len(st.Holders), len(st.Capacity), len(st.Concurrency), len(st.Usage), len(st.Anomalies), len(st.Denials),
 		filepath.Join(*dataDir, dataset.StateDir))
 	return nil
-}
-
-// parseAsOf reads --as-of: RFC 3339, or a date meaning 00:00 UTC; empty is now.
-func parseAsOf(text string, now time.Time) (time.Time, error) {
-	if text == "" {
-		return now.UTC(), nil
-	}
-	if t, err := time.Parse(time.RFC3339, text); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, text); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--as-of %q: want RFC 3339 (2024-03-31T18:00:00Z) or a date (2024-03-31)", text)
 }

@@ -62,31 +62,20 @@ func TestMeterRejectsBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(license, []byte("[cal]\nnamed = 1\nsessions = 3\n"), 0o644))
 	for name, tc := range map[string]struct {
 		args []string
+		code int
 		want string
 	}{
-		"malformed licence names file, line and key": {[]string{"--license", license}, license + ":3: cal.sessions: unknown key"},
-		"bad as-of":                {[]string{"--as-of", "yesterday"}, `--as-of "yesterday"`},
-		"simulate needs a licence": {[]string{"--simulate"}, "--simulate needs --license"},
-		"missing dataset":          {[]string{"--data", filepath.Join(dir, "nothing")}, "no sessions dataset"},
+		"malformed licence names file, line and key":  {[]string{"--license", license}, 1, license + ":3: cal.sessions: unknown key"},
+		"bad as-of is a usage error":                  {[]string{"--as-of", "31/03/2024"}, exitUsage, `--as-of "31/03/2024"`},
+		"simulate needs a licence: a usage error":     {[]string{"--simulate"}, exitUsage, "--simulate needs --license"},
+		"missing dataset":                             {[]string{"--data", filepath.Join(dir, "nothing")}, 1, "no sessions dataset"},
+		"an argument it does not take: a usage error": {[]string{"extra"}, exitUsage, `unexpected argument "extra"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"meter", "--data", dir}, tc.args...)
-			require.Equal(t, 1, run(context.Background(), args, &stdout, &stderr))
+			require.Equal(t, tc.code, run(context.Background(), args, &stdout, &stderr))
 			require.Contains(t, stderr.String(), tc.want)
 		})
-	}
-}
-
-func TestParseAsOf(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	for text, want := range map[string]time.Time{
-		"":                          now,
-		"2024-03-31":                time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC),
-		"2024-03-31T20:00:00+02:00": time.Date(2024, 3, 31, 18, 0, 0, 0, time.UTC),
-	} {
-		got, err := parseAsOf(text, now)
-		require.NoError(t, err)
-		require.True(t, want.Equal(got), text)
 	}
 }

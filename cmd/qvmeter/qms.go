@@ -111,15 +111,16 @@ func (f *qmsFlags) client(section metering.QMS) (*qms.Client, error) {
 
 func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || (args[0] != "pull" && args[0] != "import") {
-		fs := newFlagSet("qms", c.stderr, qmsUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprint(c.stdout, qmsUsage)
 			return errHelp
 		}
-		fs.Usage()
-		return errUsage
+		if len(args) == 0 {
+			return usageErrorf("want a subcommand: pull or import (see qvmeter qms --help)")
+		}
+		return usageErrorf("no qms subcommand %q%s: want pull or import", args[0], didYouMean(args[0], []string{"pull", "import"}))
 	}
-	fs := newFlagSet("qms "+args[0], c.stderr, qmsUsage)
+	fs := newFlagSet("qms "+args[0], c.stdout, qmsUsage)
 	data := fs.String("data", "qvmeter-data", "data folder the snapshot is stored in")
 	license := fs.String("license", "", "licence file whose [qms] section gives defaults")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
@@ -150,15 +151,12 @@ func (c *qmsCommand) Run(ctx context.Context, args []string) error {
 	)
 	if args[0] == "pull" {
 		if fs.NArg() > 0 {
-			fmt.Fprintf(c.stderr, "qvmeter qms pull: unexpected argument %q\n", fs.Arg(0))
-			return errUsage
+			return usageErrorf("qms pull: unexpected argument %q", fs.Arg(0))
 		}
 		recs, from, err = pullQMS(ctx, flags, section, now)
 	} else {
 		if fs.NArg() == 0 {
-			fmt.Fprintln(c.stderr, "qvmeter qms import: no FILE")
-			fs.Usage()
-			return errUsage
+			return usageErrorf("qms import: want at least one FILE (CalData.pgo.xml, BorrowedCalData.pgo.xml, or a CSV/JSON export)")
 		}
 		if *server == "" {
 			*server = section.Server

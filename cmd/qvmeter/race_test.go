@@ -37,13 +37,27 @@ func sharedDir(t *testing.T) string {
 	return dir
 }
 
-// buildQVMeter builds the command into dir: the race tests run it as
-// separate processes, as cron and an administrator would.
-func buildQVMeter(t *testing.T, dir string) string {
+// asCommand makes this test binary the qvmeter command (TestMain).
+const asCommand = "QVMETER_TEST_AS_COMMAND=1"
+
+// The race tests run this test binary as qvmeter, as separate processes:
+// it is the command built with the test's code, without the minute a
+// separate build of DuckDB's bindings takes.
+func TestMain(m *testing.M) {
+	if os.Getenv("QVMETER_TEST_AS_COMMAND") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// qvmeterCommand copies this test binary, the command, into dir, where an
+// unprivileged user can run it.
+func qvmeterCommand(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "qvmeter")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	data, err := os.ReadFile(os.Args[0])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
 	return bin
 }
 
@@ -52,9 +66,10 @@ func qvProcess(ctx context.Context, bin string, cred *syscall.Credential, args .
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), asCommand)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
+		cmd.Env = append(cmd.Env, "HOME="+os.TempDir())
 	}
 	err := cmd.Run()
 	code := 0
@@ -89,10 +104,10 @@ func readReports(t *testing.T, dir string) map[string]string {
 // copy of the data folder, as an unprivileged user.
 func TestRunRacedByReportsAndMeterProcesses(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary and runs it as separate processes")
+		t.Skip("runs qvmeter as separate processes")
 	}
 	shared := sharedDir(t)
-	bin := buildQVMeter(t, shared)
+	bin := qvmeterCommand(t, shared)
 	license := filepath.Join(shared, "license.toml") // where an unprivileged user can read it
 	text, err := os.ReadFile(filepath.Join(estate, "license.toml"))
 	require.NoError(t, err)
@@ -101,13 +116,20 @@ func TestRunRacedByReportsAndMeterProcesses(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 
+	// Both runs ingest on one worker (GOMAXPROCS=1): with several, which
+	// worker writes which part file varies, and with it the order the
+	// replay meets a user's spellings, which picks the one shown.
+	oneWorker := append(os.Environ(), asCommand, "GOMAXPROCS=1")
 	clean := filepath.Join(shared, "clean")
-	code, _, stderr := qvProcess(ctx, bin, nil, "run", "--quiet", "--data", clean, "--license", license, "--as-of", "2024-03-31", logs)
-	require.Equal(t, 0, code, stderr)
+	cleanRun := exec.Command(bin, "run", "--quiet", "--data", clean, "--license", license, "--as-of", "2024-03-31", logs)
+	cleanRun.Env = oneWorker
+	out, err := cleanRun.CombinedOutput()
+	require.NoError(t, err, string(out))
 	want := readReports(t, filepath.Join(clean, "reports", "2024-03-31"))
 
 	data := filepath.Join(shared, "data")
 	run := exec.Command(bin, "run", "--data", data, "--license", license, "--as-of", "2024-03-31", logs)
+	run.Env = oneWorker
 	var runErr syncBuffer
 	run.Stderr = &runErr
 	require.NoError(t, run.Start())
@@ -158,7 +180,16 @@ func TestRunRacedByReportsAndMeterProcesses(t *testing.T) {
 	})
 	t.Logf("during the run: %d reports printed, %d meters refused", reportsOK.Load(), metersRefused.Load())
 	require.Positive(t, metersRefused.Load(), "a meter ran while the run held the lock")
-	require.Equal(t, want, readReports(t, filepath.Join(data, "reports", "2024-03-31")), "the run's reports equal a clean run's")
+	got := readReports(t, filepath.Join(data, "reports", "2024-03-31"))
+	// summary.txt tells the run's own story (step times, folders): only its
+	// outcome must agree.
+	require.Contains(t, got["summary.txt"], "exit code 0")
+	delete(got, "summary.txt")
+	delete(want, "summary.txt")
+	require.Len(t, got, len(want))
+	for name := range want {
+		require.Equal(t, want[name], got[name], "the run's %s equals a clean run's", name)
+	}
 	stored, err := dataset.ReadStateInfo(data)
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC), stored.AsOf, "the stored state is the run's")
@@ -166,7 +197,7 @@ func TestRunRacedByReportsAndMeterProcesses(t *testing.T) {
 
 	// A read-only copy, read by a user who owns none of it.
 	readOnly := filepath.Join(shared, "read-only")
-	out, err := exec.Command("cp", "-a", data, readOnly).CombinedOutput()
+	out, err = exec.Command("cp", "-a", data, readOnly).CombinedOutput()
 	require.NoError(t, err, string(out))
 	out, err = exec.Command("chmod", "-R", "a-w", readOnly).CombinedOutput()
 	require.NoError(t, err, string(out))

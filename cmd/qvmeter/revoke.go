@@ -92,7 +92,7 @@ type planRow struct {
 }
 
 func (c *revokeCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("revoke", c.stderr, revokeUsage)
+	fs := newFlagSet("revoke", c.stdout, revokeUsage)
 	common := addReportFlags(fs)
 	fs.Lookup("as-of").Usage = "time the plan is for (idle days are counted to it): RFC 3339 or YYYY-MM-DD (00:00 UTC); default the state's (the last run's), or now if it must be recomputed"
 	fs.Lookup("format").Usage = "table, csv, json or parquet; default table on a terminal, else csv or the --output extension"
@@ -105,19 +105,18 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "qvmeter revoke: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	if *maxRemovals < 1 {
 		return fmt.Errorf("--max %d: want at least 1", *maxRemovals)
 	}
-	lic, err := revokeLicense(*common.data, *common.license)
+	lic, err := revokeLicense(common.data, common.license)
 	if err != nil {
 		return err
 	}
 	if *undo != "" {
-		dataDir := *common.data
+		dataDir := common.data
 		if !fs.Changed("data") && filepath.Base(filepath.Dir(*undo)) == dataset.RevokeDir {
 			dataDir = filepath.Dir(filepath.Dir(*undo)) // DIR/revoke/<time>.json
 		}
@@ -128,18 +127,13 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 		threshold = *idleDays
 	}
 
-	var asOf time.Time // zero: the state's, as the reports
-	if *common.asOf != "" {
-		if asOf, err = parseAsOf(*common.asOf, time.Time{}); err != nil {
-			return err
-		}
-	}
-	st, _, err := reports.EnsureState(ctx, *common.data, reports.StateOptions{AsOf: asOf, License: *common.license, ComputedBy: version()})
+	asOf := common.asOf.t // zero: the state's, as the reports
+	st, _, err := reports.EnsureState(ctx, common.data, reports.StateOptions{AsOf: asOf, License: common.license, ComputedBy: version()})
 	if err != nil {
 		return fmt.Errorf("metering: %w", err)
 	}
 	defer st.Close()
-	db, err := reports.Open(ctx, *common.data, st)
+	db, err := reports.Open(ctx, common.data, st)
 	if err != nil {
 		return err
 	}
@@ -169,7 +163,7 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if len(plan) == 0 {
 		return nil
 	}
-	return c.apply(ctx, plan[:now], flags, lic.QMS, *common.data, snapshot, db.AsOf(), threshold, *wait)
+	return c.apply(ctx, plan[:now], flags, lic.QMS, common.data, snapshot, db.AsOf(), threshold, *wait)
 }
 
 // revokeLicense loads the licence file named or, without one, the one the
@@ -263,16 +257,22 @@ func (c *revokeCommand) printPlan(plan []planRow, now int, flags *reportFlags, s
 		t.Rows = append(t.Rows, []any{r.removal.Server, r.removal.CALType, r.removal.User, r.removal.Document, last, idle,
 			r.quarantineEnds, freed, i < now})
 	}
-	format, err := outputFormat(*flags.format, *flags.output, c.stdout)
+	format, err := outputFormat(flags.format, flags.output, []string{reports.FormatTable, reports.FormatCSV, reports.FormatJSON, reports.FormatParquet}, c.stdout)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "revoke plan from the QMS snapshot of %s, as of %s: %d CALs idle %d days or more (%d kept by never_revoke)\n",
 		snapshot, asOf.Format(time.RFC3339), len(plan), threshold, kept)
-	if *flags.output != "" {
-		return writeFileAtomic(*flags.output, func(w io.Writer) error { return reports.Write(w, t, format) })
+	write := func(w io.Writer) error {
+		if format == reports.FormatParquet && isTerminal(w) {
+			return errBinaryOnTerminal
+		}
+		return reports.Options{RawCSV: flags.csvRaw}.Write(w, t, format)
 	}
-	return reports.Write(c.stdout, t, format)
+	if flags.output == "" {
+		return write(c.stdout)
+	}
+	return writeOutput(flags.output, c.stdout, flags.replace, write)
 }
 
 func (c *revokeCommand) apply(ctx context.Context, plan []planRow, flags *qmsFlags, section metering.QMS, dataDir, snapshot string, asOf time.Time, threshold int, wait time.Duration) error {
@@ -373,7 +373,7 @@ func writeJournal(path string, j *journal) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return dataset.ReplaceFile(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
@@ -26,16 +27,32 @@ func (c *runCommand) Synopsis() string {
 	return "the nightly job: ingest, meter, and write every report and index.html"
 }
 
-const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--timezone [GLOB=]ZONE]... PATH...
+const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--quiet]
+            [--timezone [GLOB=]ZONE]... [--rebuild] PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
---as-of (see qvmeter meter), and writes every report as CSV and JSON, plus
-index.html, a self-contained page to open in a browser, into --out
-(default DIR/reports/<as-of date>/). One line per step goes to stderr with
-its duration; --quiet silences them (warnings, such as a server whose
-times have no offset and no zone, are said on stderr on every run).
-The servers' zones come from --timezone and the licence's [timezones].
+--as-of (see qvmeter meter), and writes into --out (default
+DIR/reports/<as-of date>/):
+
+	<report>.csv, <report>.json  every report of qvmeter report (explain,
+	                             per user, is left to qvmeter explain)
+	index.html                   a self-contained page to open in a browser
+	summary.txt                  plain text for cron to mail: the summary,
+	                             the alerts and the warnings of the run
+
+Files are replaced atomically and get 0666 less the umask (0644 under
+022). CSV cells a spreadsheet would run as a formula start with a ' (see
+qvmeter report --help). One line per step goes to stderr with its
+duration and the path of index.html to stdout; --quiet prints one line on
+stderr when the run succeeds, and errors. Written to a file or a pipe,
+every line on stderr starts with an RFC 3339 time.
+
+Times written without an offset (QlikView 11.x) are in the server's zone:
+give it with --timezone or the licence's [timezones] (see qvmeter ingest).
+A server with such times and no zone is read as UTC and warned about, on
+stderr and in summary.txt, on every run; --rebuild reads every log again
+after a zone was given or changed.
 
 When the licence file names the servers' own CAL state ([qms] url: the
 QMS API, password from [qms] password_file or $QVMETER_QMS_PASSWORD; or
@@ -46,61 +63,70 @@ changes anything on the servers (that is qvmeter revoke --apply).
 
 Exit codes, for the scheduler to alert on:
 
-	0  all well
-	1  the run failed (nothing is half-written: the dataset and the state
-	   are replaced atomically), or some paths could not be read
-	2  more lines were rejected than --max-reject-ratio allows (the good
-	   rows are stored and the reports written)
-	3  an alert fired: a PATH holds no session logs at all, a server has
-	   been silent longer than it usually is (its longest gap between
-	   sessions over the previous eight weeks, and at least two days; the
-	   licence file's [alerts] silent_server_days sets a fixed limit), or
-	   an alert the licence file's [alerts] section configures: capacity
-	   forecast above budget, more idle named CALs than allowed
+	0   all well
+	1   the run failed (nothing is half-written: the dataset and the state
+	    are replaced atomically), or some paths could not be read
+	2   more lines were rejected than --max-reject-ratio allows (the good
+	    rows are stored and the reports written)
+	3   an alert fired: a PATH holds no session logs at all, a server has
+	    been silent longer than it usually is (its longest gap between
+	    sessions over the previous eight weeks, and at least two days; the
+	    licence file's [alerts] silent_server_days sets a fixed limit), or
+	    an alert the licence file's [alerts] section configures: capacity
+	    forecast above budget, more idle named CALs than allowed
+	64  a mistake on the command line (nothing was read or written)
 
 run holds DIR's writer lock from start to end: a second writer (ingest,
 meter, run) refuses at once, naming it, or waits up to --wait. Reports run
 meanwhile read the state they started with.
 
+` + asOfHelp + `
+
 Examples:
 
-	# cron, 02:30 every night
-	30 2 * * *  qvmeter run --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs /mnt/qvs02/logs
+	qvmeter run --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs /mnt/qvs02/logs
+	qvmeter run --quiet --data /srv/qvmeter --license license.toml --as-of yesterday /mnt/qvs01/logs
+
+	# cron, 02:30 every night, mailing summary.txt when the run is not clean:
+	30 2 * * *  qvmeter run --quiet --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs || mail -s qvmeter admin < /srv/qvmeter/reports/$(date -u +\%F)/summary.txt
+
 	# an 11.x server that writes local times without an offset
 	qvmeter run --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
-	# once, after a zone was given or changed: read every log again
+	# once, after its zone was given or changed: read every log again
 	qvmeter run --rebuild --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
 `
 
-// runReports are the reports qvmeter run writes, with the parameters they
-// are written with. explain is per user and is left to the command line.
-var runReports = []string{"summary", "idle-cals", "capacity", "usage", "concurrency", "usage-cals", "double-cals", "denials", "rejects"}
+// runReports are the reports qvmeter run writes: every report but explain,
+// which is per user.
+var runReports = reportNames()
 
 func (c *runCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", c.stderr, runUsage)
+	fs := newFlagSet("run", c.stdout, runUsage)
 	data := fs.String("data", "qvmeter-data", "data folder of the dataset, the state and the reports")
 	license := fs.String("license", "", "licence file (TOML); see the README")
-	asOfText := fs.String("as-of", "", "time the state and reports are for: RFC 3339 or YYYY-MM-DD (00:00 UTC); default now")
+	asOfFlag := &asOfFlag{now: time.Now}
+	fs.Var(asOfFlag, "as-of", "time the state and reports are for (see TIME below); default now")
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
 	zones := timezoneFlag(fs)
 	rebuild := rebuildFlag(fs)
-	maxRejects := fs.Float64("max-reject-ratio", 0.01, "exit with code 2 when more than this share of the lines read is rejected")
+	maxRejects := ratioFlag(0.01)
+	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
 	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
-	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	quiet := fs.Bool("quiet", false, "print errors, and one line when the run succeeds")
 	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 && !*rebuild {
-		fs.Usage()
-		return errUsage
+		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild)")
 	}
-	asOf, err := parseAsOf(*asOfText, time.Now())
-	if err != nil {
-		return err
+	asOf := asOfFlag.t
+	if asOf.IsZero() {
+		asOf = time.Now().UTC()
 	}
 	var lic *metering.License
+	var err error
 	if *license != "" {
 		if lic, _, err = metering.LoadLicense(*license); err != nil {
 			return err
@@ -109,7 +135,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if *out == "" {
 		*out = filepath.Join(*data, dataset.ReportsDir, asOf.Format(time.DateOnly))
 	}
-	step := stepLogger(c.stderr, *quiet)
+	var steps []string
+	step := stepLogger(c.stderr, *quiet, &steps)
 
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
@@ -130,7 +157,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return &exitError{code: 3, err: errors.Join(alerts...)} // nothing to meter
 	}
 
-	started := time.Now()
+	began := time.Now()
+	started := began
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true,
 		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
 	if err != nil {
@@ -145,7 +173,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects%s",
 		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects, upgraded)
-	ingestErr := ingestOutcome(sum, *maxRejects)
+	ingestErr := ingestOutcome(sum, float64(maxRejects))
 
 	if lic != nil && (lic.QMS.URL != "" || lic.QMS.Import != "") { // qms.go: the servers' own CAL state
 		started = time.Now()
@@ -194,29 +222,51 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		tables[name] = t
 		for _, format := range []string{reports.FormatCSV, reports.FormatJSON} {
 			path := filepath.Join(*out, name+"."+format)
-			if err := writeFileAtomic(path, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
+			if err := writeOutput(path, nil, false, func(w io.Writer) error { return reports.Write(w, t, format) }); err != nil {
 				return err
 			}
 		}
 	}
 	index := filepath.Join(*out, "index.html")
-	if err := writeFileAtomic(index, func(w io.Writer) error { return reports.WriteHTML(ctx, w, db, params) }); err != nil {
+	if err := writeOutput(index, nil, false, func(w io.Writer) error { return reports.WriteHTML(ctx, w, db, params) }); err != nil {
 		return fmt.Errorf("index.html: %w", err)
 	}
-	step(started, "report", "%d reports and index.html in %s", len(names), *out)
+	step(started, "report", "%d reports, summary.txt and index.html in %s", len(names), *out)
 
-	if !*quiet {
-		abs, _ := filepath.Abs(index)
-		fmt.Fprintln(c.stdout, abs)
-	}
-	if ingestErr != nil {
-		return ingestErr
-	}
 	silent, err := silentServers(*data, st.Info.AsOf, lic)
 	if err != nil {
 		return err
 	}
 	alerts = append(append(alerts, silent...), licenseAlerts(lic, tables, *idleDays)...)
+	var warnings []error
+	if ingestErr != nil {
+		warnings = append(warnings, ingestErr)
+	}
+	for _, w := range sum.Warnings { // offset-less times without their zone
+		warnings = append(warnings, errors.New(w))
+	}
+	outcome := runOutcome(ingestErr, alerts)
+	mail := runSummary{AsOf: st.Info.AsOf.Format(dataset.AsOfLayout), Out: *out, Steps: steps, Summary: tables["summary"], Alerts: alerts, Warnings: warnings, Code: exitCode(outcome)}
+	if err := writeOutput(filepath.Join(*out, "summary.txt"), nil, false, mail.write); err != nil {
+		return fmt.Errorf("summary.txt: %w", err)
+	}
+
+	abs, _ := filepath.Abs(index)
+	if !*quiet {
+		fmt.Fprintln(c.stdout, abs)
+	} else if outcome == nil {
+		fmt.Fprintf(c.stderr, "qvmeter run: done in %s as of %s: %d rows stored, %d rejects; %d reports, summary.txt and %s\n",
+			time.Since(began).Round(time.Millisecond), st.Info.AsOf.Format(dataset.AsOfLayout), sum.RowsStored, sum.Rejects, len(names), abs)
+	}
+	return outcome
+}
+
+// runOutcome is the error a finished run exits with: the ingest's (rejects,
+// unreadable paths) before the licence's alerts (exit 3).
+func runOutcome(ingestErr error, alerts []error) error {
+	if ingestErr != nil {
+		return ingestErr
+	}
 	if len(alerts) > 0 {
 		return &exitError{code: 3, err: errors.Join(alerts...)}
 	}
@@ -263,14 +313,70 @@ func days(d time.Duration) string {
 	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
-// stepLogger returns the function that prints one line per step with its
-// duration, or nothing with --quiet.
-func stepLogger(stderr io.Writer, quiet bool) func(started time.Time, name, format string, args ...any) {
-	return func(started time.Time, name, format string, args ...any) {
-		if quiet {
-			return
+// exitCode is the exit code err ends the process with.
+func exitCode(err error) int {
+	var exit *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	return 1
+}
+
+// runSummary is summary.txt: what a person reading cron's mail needs to
+// know of a run, in plain text.
+type runSummary struct {
+	AsOf, Out        string
+	Steps            []string
+	Summary          *reports.Table
+	Alerts, Warnings []error
+	Code             int
+}
+
+func (s runSummary) write(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "qvmeter run as of %s: exit code %d\n\n", s.AsOf, s.Code)
+	for _, section := range []struct {
+		title string
+		errs  []error
+	}{{"Alerts", s.Alerts}, {"Warnings", s.Warnings}} {
+		fmt.Fprintf(&b, "%s\n", section.title)
+		if len(section.errs) == 0 {
+			b.WriteString("  none\n")
 		}
-		fmt.Fprintf(stderr, "%-7s %7s  %s\n", name, time.Since(started).Round(time.Millisecond), fmt.Sprintf(format, args...))
+		for _, err := range section.errs {
+			b.WriteString("  - " + strings.ReplaceAll(err.Error(), "\n", "\n    ") + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Summary\n")
+	var table strings.Builder
+	if err := reports.Write(&table, s.Summary, reports.FormatTable); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		b.WriteString("  " + line)
+	}
+	b.WriteString("\n\nSteps\n")
+	for _, step := range s.Steps {
+		b.WriteString("  " + step + "\n")
+	}
+	fmt.Fprintf(&b, "\nThe reports (CSV, JSON) and index.html are in %s\n", s.Out)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// stepLogger returns the function that records one line per step with its
+// duration in steps, and prints it unless quiet.
+func stepLogger(stderr io.Writer, quiet bool, steps *[]string) func(started time.Time, name, format string, args ...any) {
+	return func(started time.Time, name, format string, args ...any) {
+		line := fmt.Sprintf("%-7s %7s  %s", name, time.Since(started).Round(time.Millisecond), fmt.Sprintf(format, args...))
+		*steps = append(*steps, line)
+		if !quiet {
+			fmt.Fprintln(stderr, line)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/qvmeter/qvmeter/dataset"
+	"github.com/qvmeter/qvmeter/reports"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,9 +101,18 @@ func TestRunNextDayAddsOnlyNewSessions(t *testing.T) {
 	}
 	sort.Strings(names)
 	require.Equal(t, []string{"2024-03-10", "2024-03-11"}, names)
-	for _, report := range runReports {
-		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".csv"))
-		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report+".json"))
+	require.Contains(t, runReports, "anomalies")
+	for _, report := range reports.Reports() {
+		if report.Name == "explain" {
+			continue
+		}
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report.Name+".csv"))
+		require.FileExists(t, filepath.Join(data, "reports", "2024-03-11", report.Name+".json"))
+	}
+	summaryText, err := os.ReadFile(filepath.Join(data, "reports", "2024-03-11", "summary.txt"))
+	require.NoError(t, err)
+	for _, section := range []string{"exit code 0", "Alerts\n  none", "Warnings\n  none", "Summary\n  as_of", "Steps\n  ingest"} {
+		require.Contains(t, string(summaryText), section)
 	}
 	var summary []map[string]any
 	raw, err := os.ReadFile(filepath.Join(data, "reports", "2024-03-11", "summary.json"))
@@ -136,11 +146,21 @@ func TestRunExitCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := t.TempDir()
 			args := append(append([]string{"run", "--quiet", "--data", data, "--as-of", "2024-04-01"}, tt.args...), estate)
-			code, _, stderr := runQV(t, args...)
+			code, stdout, stderr := runQV(t, args...)
 			require.Equal(t, tt.code, code, stderr)
 			require.Contains(t, stderr, tt.stderr)
+			require.Empty(t, stdout, "--quiet")
+			if tt.code == 0 {
+				require.Equal(t, 1, strings.Count(stderr, "\n"), "--quiet: one line when all is well")
+				require.Contains(t, stderr, "qvmeter run: done")
+			}
 			if tt.code == 0 || tt.code == 2 || tt.code == 3 {
-				require.FileExists(t, filepath.Join(data, "reports", "2024-04-01", "index.html"))
+				out := filepath.Join(data, "reports", "2024-04-01")
+				require.FileExists(t, filepath.Join(out, "index.html"))
+				summary, err := os.ReadFile(filepath.Join(out, "summary.txt"))
+				require.NoError(t, err)
+				require.Contains(t, string(summary), fmt.Sprintf("exit code %d", tt.code))
+				require.Contains(t, string(summary), tt.stderr, "summary.txt says what stderr says")
 			}
 		})
 	}

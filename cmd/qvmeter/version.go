@@ -33,13 +33,14 @@ Prints qvmeter's version, the commit it was built from, the build date, the
 Go version and platform, and the version of the DuckDB library linked into
 the binary (asked from the library itself). The same text as qvmeter --version.
 
-Example:
+Examples:
 
 	qvmeter version
+	qvmeter --version
 `
 
 func (c *versionCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("version", c.stderr, versionUsage)
+	fs := newFlagSet("version", c.stdout, versionUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
