@@ -8,9 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,6 +135,10 @@ type Rebuilt struct {
 	Missing     []string `json:"missing"`
 	KeptRows    int64    `json:"kept_rows"`
 	KeptRejects int64    `json:"kept_rejects"`
+	// Adopted are data files no catalog listed (catalog.json deleted or
+	// restored from an older copy), which a plain run refuses: a rebuild
+	// keeps their rows of logs it does not read again and replaces them.
+	Adopted []string `json:"adopted,omitempty"`
 }
 
 // RejectRatio is rejected lines over lines read (0 when nothing was read).
@@ -243,8 +250,15 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 	if err != nil {
 		return nil, err
 	}
+	var adopted []dataset.DataFile // rebuild: data files the catalog does not list
 	if err := dataset.Recover(opts.Data, cat); err != nil {
-		return nil, fmt.Errorf("recovering %s: %w", opts.Data, err)
+		var unknown *dataset.ErrUnknownFiles
+		if !opts.Rebuild || !errors.As(err, &unknown) {
+			return nil, fmt.Errorf("recovering %s: %w", opts.Data, err)
+		}
+		if adopted, err = adoptFiles(unknown.Files); err != nil {
+			return nil, fmt.Errorf("rebuilding %s: %w", opts.Data, err)
+		}
 	}
 	paths := opts.Paths
 	if opts.Rebuild {
@@ -307,6 +321,12 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 	}
 
 	version := cat.Version + 1
+	for _, f := range adopted { // never write over a file being adopted
+		var n int64
+		if _, err := fmt.Sscanf(path.Base(f.Path), "part-%d-", &n); err == nil && n >= version {
+			version = n + 1
+		}
+	}
 	keys := newKeySet(opts.Data, cat)
 	if rekey || opts.Rebuild {
 		keys = newKeySet(opts.Data, &dataset.Catalog{})
@@ -329,16 +349,21 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			}
 		}
 	case opts.Rebuild:
-		rebuilt, err := keepMissing(ctx, out, cat, tasks, missing)
+		replaced := *cat
+		replaced.Files = append(slices.Clone(cat.Files), adopted...)
+		rebuilt, err := keepMissing(ctx, out, &replaced, tasks, missing)
 		if err != nil {
 			out.abort()
 			return nil, fmt.Errorf("rebuilding %s: %w", opts.Data, err)
+		}
+		for _, f := range adopted {
+			rebuilt.Adopted = append(rebuilt.Adopted, f.Path)
 		}
 		sum.Rebuilt = rebuilt
 		// Each server's freshness from the rebuilt rows alone: times read
 		// with another zone move its newest session end.
 		next.Servers = map[string]*dataset.ServerInfo{}
-		for _, f := range cat.Files {
+		for _, f := range replaced.Files {
 			next.Obsolete = append(next.Obsolete, f.Path)
 		}
 		for _, path := range missing {
@@ -498,6 +523,24 @@ func keepMissing(ctx context.Context, out *output, cat *dataset.Catalog, tasks [
 		return nil, err
 	}
 	return rebuilt, nil
+}
+
+// adoptFiles describes data files no catalog lists (paths relative to the
+// data folder, as dataset.ErrUnknownFiles gives them) as a rebuild reads
+// them: session files by the month partition they lie in.
+func adoptFiles(paths []string) ([]dataset.DataFile, error) {
+	var files []dataset.DataFile
+	for _, rel := range paths {
+		f := dataset.DataFile{Path: rel, Kind: dataset.KindRejects}
+		month, ok := strings.CutPrefix(path.Dir(rel), dataset.SessionsDir+"/month=")
+		if _, err := time.Parse("2006-01", month); ok && err == nil {
+			f.Kind, f.Month = dataset.KindSessions, month
+		} else if path.Dir(rel) != dataset.RejectsDir {
+			return nil, fmt.Errorf("%s is no data file of this layout (sessions/month=YYYY-MM/*.parquet or rejects/*.parquet): move it away and run again", rel)
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // goneError returns why a task's file could not be opened any more, if so.

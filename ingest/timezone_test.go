@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,4 +121,38 @@ func TestRebuildKeepsRowsOfDeletedLogs(t *testing.T) {
 	require.Equal(t, int64(7), again.Rebuilt.KeptRows, "kept again, although the catalog dropped the deleted log's checkpoint")
 	require.Equal(t, int64(1), again.Rebuilt.KeptRejects)
 	require.Equal(t, identities(before), identities(readDataset(t, data)))
+}
+
+// A deleted catalog.json leaves data files no catalog lists: a plain run
+// refuses them (it would overwrite or double them) and names --rebuild,
+// which adopts them: their rows of logs no longer on disk are kept, the
+// rest is read again, and the adopted files are replaced in one commit.
+func TestRebuildAdoptsFilesOfALostCatalog(t *testing.T) {
+	dir := t.TempDir()
+	kept := filepath.Join(dir, "Sessions_QVS01_2024-02-01.log")
+	deleted := filepath.Join(dir, "Sessions_QVS02_2024-02-01.log")
+	writeLog(t, kept, logText(columns29, true, sessions(5)))
+	writeLog(t, deleted, logText(columns29, true, sessions(7)))
+	data := t.TempDir()
+	runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+	before := readDataset(t, data)
+	require.NoError(t, os.Remove(deleted))
+	require.NoError(t, os.Remove(filepath.Join(data, dataset.CatalogFile)))
+
+	_, err := ingest.Run(context.Background(), ingest.Options{Data: data, Paths: []string{dir}})
+	var unknown *dataset.ErrUnknownFiles
+	require.ErrorAs(t, err, &unknown)
+	require.ErrorContains(t, err, "qvmeter ingest --rebuild")
+
+	sum := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}, Rebuild: true})
+	require.Len(t, sum.Rebuilt.Adopted, len(unknown.Files))
+	require.Equal(t, int64(7), sum.Rebuilt.KeptRows, "the deleted log's rows, from the adopted files")
+	require.Equal(t, identities(before), identities(readDataset(t, data)))
+	cat, err := dataset.LoadCatalog(data)
+	require.NoError(t, err)
+	left, err := dataset.UnknownFiles(data, cat)
+	require.NoError(t, err)
+	require.Empty(t, left, "the adopted files are replaced")
+	again := runOpts(t, ingest.Options{Data: data, Paths: []string{dir}})
+	require.Zero(t, again.RowsStored)
 }

@@ -160,6 +160,10 @@ func printIngestSummary(w io.Writer, s *ingest.Summary) {
 	}
 	if r := s.Rebuilt; r != nil {
 		fmt.Fprintf(w, "rebuilt: every log read again; this version replaces version %d (%d rows)\n", r.PreviousVersion, r.PreviousRows)
+		if len(r.Adopted) > 0 {
+			fmt.Fprintf(w, "adopted %d data files no catalog listed (catalog.json deleted or restored): their rows of logs not read again are kept, the files replaced:\n  %s\n",
+				len(r.Adopted), strings.Join(r.Adopted, "\n  "))
+		}
 		if len(r.Missing) > 0 {
 			fmt.Fprintf(w, "kept as stored: %d rows and %d rejects of %d logs no longer on disk:\n  %s\n",
 				r.KeptRows, r.KeptRejects, len(r.Missing), strings.Join(r.Missing, "\n  "))
