@@ -35,9 +35,11 @@ test:
 bench: build
 	QVMETER_BENCH_DIR=$(BENCHDIR) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 
-# Fuzz the session-log decoder for $(FUZZTIME).
+# Fuzz the session-log decoder, and its resume from any cut point, for
+# $(FUZZTIME) each.
 fuzz:
 	$(GO) test ./parse -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./parse -run '^$$' -fuzz '^FuzzResume$$' -fuzztime $(FUZZTIME)
 
 # Run the nightly job on the bundled sample logs and licence.
 demo: build
@@ -71,9 +73,14 @@ test-windows: build windows
 fixtures: build
 	./scripts/fixtures.sh $(BIN)
 
+# gofmt, go vet and staticcheck (pinned in go.mod as a tool), and deadcode
+# on the non-test code: it may list only the exported API that
+# scripts/deadcode-allow.txt justifies.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	./scripts/deadcode.sh
 
 clean:
 	rm -rf bin build dist $(DATA) $(BENCHDIR) test-output

@@ -14,7 +14,7 @@ import (
 // goroutine decodes row groups, column by column and only the columns the
 // rules need, and interns their dictionaries (once per dictionary entry, not
 // per row), while the caller's goroutine replays them. The sessions whose rules
-// do not depend on order (Engine.NeedsOrder) are replayed as they come; the
+// do not depend on order (needsOrder) are replayed as they come; the
 // others are collected for the month, sorted by session_end and replayed at
 // the end of the month.
 func Replay(ctx context.Context, files *dataset.Files, cfg Config) (*State, error) {

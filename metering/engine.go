@@ -37,9 +37,8 @@ type Config struct {
 }
 
 // Engine replays sessions through the licensing rules. Sessions carry ids
-// of its Dicts: build them with AppendRecord (parser records), or let
-// Dataset.Replay or ReplayRows drive the engine; Add them in the order
-// NeedsOrder asks for, then Finish.
+// of its Dicts: let Dataset.Replay drive the engine, or Add them in the
+// order needsOrder asks for, then Finish.
 type Engine struct {
 	Dicts
 	cfg         Config
@@ -88,14 +87,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 const minTime = -1 << 62
 
-// NeedsOrder reports whether sessions of a logged class must reach Add in
+// needsOrder reports whether sessions of a logged class must reach Add in
 // session_end order. In reconstruct mode only session CALs (re-sorted by
 // start for the concurrency sweep) and Analyzer Capacity (the moment a
 // month's budget ran out) depend on order; every other rule is a sum, a
 // minimum or a maximum, so those sessions may come in any order, interleaved
 // with the ordered ones. In simulate mode every session needs order.
-func (e *Engine) NeedsOrder(c parse.CALClass) bool { return needsOrder(e.cfg.Mode, c) }
-
 func needsOrder(m Mode, c parse.CALClass) bool {
 	return m == Simulate || c == parse.CALSession || c == parse.CALAnalyzerCapacity
 }
@@ -106,7 +103,7 @@ func needsClient(m Mode, c parse.CALClass) bool {
 	return m == Simulate || c == parse.CALSession
 }
 
-// Add replays one session; see NeedsOrder for the order sessions must
+// Add replays one session; see needsOrder for the order sessions must
 // come in.
 func (e *Engine) Add(s *Session) {
 	if s.End > e.asOf {

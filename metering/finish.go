@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
 )
@@ -36,6 +37,9 @@ func (e *Engine) Finish() *State {
 		e.finishCapacity(st, p)
 		sessionCALs, known := p.sessionCALCount()
 		for _, row := range p.sessionCALs.finish() {
+			if day, _ := time.Parse(time.DateOnly, row.Day); day.UnixMilli() >= e.asOf {
+				continue // a hold running past the as-of time: that day has not begun in this state
+			}
 			row.Pool = p.name
 			if known {
 				row.Licensed = &sessionCALs

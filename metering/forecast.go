@@ -21,16 +21,22 @@ import (
 //     month's profile), if that month had capacity use and its days are in
 //     the SLK era too; otherwise there is no forecast.
 //
-//  3. With n sample days of mean m and standard deviation s, and r the
-//     days left from T to the end of M (a fraction when T is not at
-//     midnight), the forecast is
+//  3. With n sample days of mean m, and r the days left from T to the end
+//     of M (a fraction when T is not at midnight), the forecast is
 //
 //     forecast = minutes so far + m·r
 //
-//     and the range is forecast ∓ 1.645·s·√(r + r²/n): a 90% interval if
-//     days are independent draws like the sample days (r days' sum, plus
-//     the uncertainty of the mean), the low end never below the minutes
-//     already used.
+//     and its range is forecast ∓ 1.645·σ·√(r + r²/n), a 90% interval for
+//     the r days' sum plus the uncertainty of the mean, the low end never
+//     below the minutes already used. σ is the spread of a day's minutes:
+//     from 14 days of sample on, measured on the 7-day windows (σ = √7 ×
+//     the deviation of the windows' daily pace), so that the weekly rhythm
+//     of workdays and weekends is not taken for uncertainty; before that,
+//     the deviation of the single days, which is wider and honest about
+//     how little one week says.
+//
+// The capacity_forecast_over_budget alert fires on the low end: when the
+// month will very probably end over budget, not on a wide guess.
 const (
 	// forecastPaceDays is the fewest whole days of pace a forecast uses.
 	forecastPaceDays = 7
@@ -74,11 +80,7 @@ func forecastCapacity(daily map[int32]int64, soFar int64, m month, asOf, sinceMS
 		sum += float64(v)
 	}
 	mean := sum / n
-	var squares float64
-	for _, v := range sample {
-		squares += (float64(v) - mean) * (float64(v) - mean)
-	}
-	sd := math.Sqrt(squares / (n - 1))
+	sd := dailySpread(sample, mean)
 	left := float64(max(0, monthEnd-asOf)) / float64(dayMS)
 	point := float64(soFar) + mean*left
 	spread := forecastZ * sd * math.Sqrt(left+left*left/n)
@@ -87,4 +89,37 @@ func forecastCapacity(daily map[int32]int64, soFar int64, m month, asOf, sinceMS
 		low:     int64(math.Round(max(float64(soFar), point-spread))),
 		high:    int64(math.Round(point + spread)),
 	}, true
+}
+
+// dailySpread is σ of the forecast (see above): the weekly windows' spread
+// from 14 days on, the single days' before.
+func dailySpread(sample []int64, mean float64) float64 {
+	if len(sample) < 2*forecastPaceDays {
+		return deviation(len(sample), func(i int) float64 { return float64(sample[i]) }, mean)
+	}
+	windows := make([]float64, len(sample)-forecastPaceDays+1)
+	var sum float64
+	for i, v := range sample {
+		sum += float64(v)
+		if i >= forecastPaceDays {
+			sum -= float64(sample[i-forecastPaceDays])
+		}
+		if i >= forecastPaceDays-1 {
+			windows[i-forecastPaceDays+1] = sum / forecastPaceDays
+		}
+	}
+	var paceMean float64
+	for _, w := range windows {
+		paceMean += w / float64(len(windows))
+	}
+	return math.Sqrt(forecastPaceDays) * deviation(len(windows), func(i int) float64 { return windows[i] }, paceMean)
+}
+
+// deviation is the sample standard deviation of n values around mean.
+func deviation(n int, value func(int) float64, mean float64) float64 {
+	var squares float64
+	for i := range n {
+		squares += (value(i) - mean) * (value(i) - mean)
+	}
+	return math.Sqrt(squares / float64(n-1))
 }

@@ -248,3 +248,19 @@ func (in *interner) client(machine, clientType uint32) uint32 {
 	in.clientOf[machine] = cachedClient{clientType + 1, id}
 	return id
 }
+
+// calClasses maps the dataset's cal_class text to the class.
+var calClasses = func() map[string]parse.CALClass {
+	m := map[string]parse.CALClass{}
+	for _, c := range parse.CALClasses() {
+		m[c.String()] = c
+	}
+	return m
+}()
+
+func calClassOf(text string) parse.CALClass {
+	if c, ok := calClasses[text]; ok {
+		return c
+	}
+	return parse.CALUnknown
+}

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -306,6 +308,32 @@ func (c *CALPools) Known(key string) bool { return c != nil && !c.unset[key] }
 // Known reports whether the licence gives the size key (one of
 // professional, analyzer, capacity_minutes).
 func (p *SLKPools) Known(key string) bool { return p != nil && !p.unset[key] }
+
+// Clone returns a deep copy of the licence, unknown sizes kept unknown: a
+// what-if licence starts from one.
+func (lic *License) Clone() *License {
+	raw, err := json.Marshal(lic)
+	if err != nil {
+		panic(fmt.Sprintf("metering: a licence that does not marshal: %v", err))
+	}
+	var out License
+	if err := json.Unmarshal(raw, &out); err != nil {
+		panic(fmt.Sprintf("metering: a licence that does not unmarshal: %v", err))
+	}
+	keepUnset := func(from, to *CALPools, fromSLK, toSLK *SLKPools) {
+		if from != nil {
+			to.unset = maps.Clone(from.unset)
+		}
+		if fromSLK != nil {
+			toSLK.unset = maps.Clone(fromSLK.unset)
+		}
+	}
+	keepUnset(lic.CAL, out.CAL, lic.SLK, out.SLK)
+	for i, g := range lic.Groups {
+		keepUnset(g.CAL, out.Groups[i].CAL, g.SLK, out.Groups[i].SLK)
+	}
+	return &out
+}
 
 // HasPoolSizes reports whether the licence gives any pool size at all: a
 // file with none (only exclude patterns, say) says so once, in anomalies.

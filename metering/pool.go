@@ -31,7 +31,6 @@ type pool struct {
 	denials       []DenialRow
 	quarantined   map[quarantineKey]int64 // simulate: revoked assignments → end of quarantine
 	inQuarantine  []quarantinedCAL        // simulate: revoked licences not free yet
-	lastPolicyDay int32                   // simulate: last day the idle policy ran
 	// assigned holds, per kind, the users the licence assigns by hand
 	// (named_users, professional_users, analyzer_users) who have not had a
 	// session yet: simulate keeps a licence for each of them.

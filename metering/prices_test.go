@@ -34,3 +34,41 @@ func TestPricesMonthly(t *testing.T) {
 		})
 	}
 }
+
+// TestCloneIsDeepAndKeepsUnknownSizes pins License.Clone, which what-if
+// licences start from: equal to the original, unknown sizes included, and
+// sharing nothing with it.
+func TestCloneIsDeepAndKeepsUnknownSizes(t *testing.T) {
+	lic, err := ParseLicense("license.toml", []byte(`servers = ["A"]
+exclude = ['corp\svc_*']
+converted_at = 2024-03-15T00:00:00Z
+[cal]
+named = 5
+named_users = ['corp\a']
+document_total = 2
+[[cal.documents]]
+path = 'x.qvw'
+allocated = 1
+[slk]
+analyzer = 2
+[[group]]
+name = "g"
+servers = ["B"]
+[group.slk]
+capacity_minutes = 100
+[prices]
+period = "month"
+analyzer = 30
+`))
+	require.NoError(t, err)
+	clone := lic.Clone()
+	require.Equal(t, lic, clone)
+	require.False(t, clone.CAL.Known("session"), "an unknown size stays unknown")
+	clone.CAL.Named, clone.CAL.NamedUsers[0], clone.CAL.Documents[0].Allocated = 9, "other", 7
+	clone.Groups[0].SLK.CapacityMinutes, *clone.Prices.Analyzer = 1, 1
+	require.Equal(t, 5, lic.CAL.Named)
+	require.Equal(t, `corp\a`, lic.CAL.NamedUsers[0])
+	require.Equal(t, 1, lic.CAL.Documents[0].Allocated)
+	require.Equal(t, int64(100), lic.Groups[0].SLK.CapacityMinutes)
+	require.Equal(t, 30.0, *lic.Prices.Analyzer)
+}

@@ -17,7 +17,14 @@ func (e *Engine) reconstruct(s *Session) {
 	case parse.CALAnalyzerCapacity:
 		e.bookCapacity(p, s, s.UsageCount)
 	case parse.CALUsage:
-		p.usage.consume(s.Start, usageUnits(s))
+		p.usage.consumeHourly(s.Start, usageUnits(s))
+		if implied := impliedUsageUnits(s); s.UsageCount > 0 && s.UsageCount != implied {
+			row := e.sessionAnomaly(s)
+			row.Kind, row.CALType, row.Day = AnomalyUsageCountMismatch, parse.CALUsage.String(), dayString(dayOf(s.Start))
+			row.Observed, row.Limit = s.UsageCount, implied
+			row.Detail = fmt.Sprintf("CAL Usage Count %d, the duration implies %d (one per started hour): the logged count is used", s.UsageCount, implied)
+			p.anomalies = append(p.anomalies, row)
+		}
 	case parse.CALUnknown:
 		e.countUnknownCAL(p, s)
 	}

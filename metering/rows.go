@@ -4,7 +4,6 @@ import (
 	"cmp"
 
 	"github.com/qvmeter/qvmeter/dataset"
-	"github.com/qvmeter/qvmeter/parse"
 )
 
 // appendRow interns one dataset row and appends it to out.
@@ -22,8 +21,9 @@ func (e *Engine) appendRow(r *dataset.SessionRow, out []Session) []Session {
 	return append(out, s)
 }
 
-// ReplayRows replays dataset rows held in memory, in any order: the simple
-// path for small inputs and tests.
+// ReplayRows replays dataset rows held in memory, in any order: the path
+// for a few sessions read by a query (the licence advice simulates a
+// what-if licence over them) and for tests.
 func ReplayRows(cfg Config, rows []dataset.SessionRow) (*State, error) {
 	e, err := NewEngine(cfg)
 	if err != nil {
@@ -36,20 +36,19 @@ func ReplayRows(cfg Config, rows []dataset.SessionRow) (*State, error) {
 	return e.ReplaySessions(sessions), nil
 }
 
-// calClasses maps the dataset's cal_class text to the class.
-var calClasses = func() map[string]parse.CALClass {
-	m := map[string]parse.CALClass{}
-	for _, c := range parse.CALClasses() {
-		m[c.String()] = c
+// ReplaySessions replays sessions interned in e, in any order, and returns
+// the state: it raises the engine's horizon to the longest of them and
+// sorts them by session_end. The engine is spent afterwards.
+func (e *Engine) ReplaySessions(sessions []Session) *State {
+	for i := range sessions {
+		e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
 	}
-	return m
-}()
-
-func calClassOf(text string) parse.CALClass {
-	if c, ok := calClasses[text]; ok {
-		return c
+	var sorter endSorter
+	sessions = sorter.sort(sessions)
+	for i := range sessions {
+		e.Add(&sessions[i])
 	}
-	return parse.CALUnknown
+	return e.Finish()
 }
 
 func deref(s *string) string {

@@ -11,17 +11,31 @@ const (
 )
 
 // usageUnits is how many Usage CALs a session consumes: its logged count
-// where there is one, else one per started hour (at least one).
+// where there is one (the spec: trust the log), else one per started hour
+// (at least one).
 func usageUnits(s *Session) int64 {
 	if s.UsageCount > 0 {
 		return s.UsageCount
 	}
-	return max(1, ceilDiv(s.End-s.Start, usageCALHour))
+	return impliedUsageUnits(s)
 }
 
-// usagePool is one pool's Usage CALs. Every unit a session consumes is
-// counted at the session's start [guess: the server does not log when the
-// further hours are taken]. consumed feeds the daily table (memory grows
+// impliedUsageUnits is what the duration implies: one per started hour.
+func impliedUsageUnits(s *Session) int64 { return max(1, ceilDiv(s.End-s.Start, usageCALHour)) }
+
+// consumeHourly books a session's units the way the server takes them: the
+// k-th at start + (k−1) h, on that UTC day, so a long session across
+// midnight consumes on both days.
+func (u *usagePool) consumeHourly(start, units int64) {
+	for k := range units {
+		u.consumed[dayOf(start+k*usageCALHour)]++
+	}
+}
+
+// usagePool is one pool's Usage CALs. In reconstruct mode the k-th unit of
+// a session is counted at start + (k−1) h (the spec's "Usage CAL"); simulate
+// mode takes a session's units at its start, where it is granted or denied.
+// consumed feeds the daily table (memory grows
 // with days); returns and level are the live pool that simulate mode draws
 // on, in start order (memory grows with the pool size).
 type usagePool struct {

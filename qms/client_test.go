@@ -17,7 +17,7 @@ import (
 	"github.com/qvmeter/qvmeter/qms/qmstest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var rewrite = flag.Bool("rewrite", false, "rewrite the golden files")
 
 // The fake's account: the NT hash is MD4 of the UTF-16 "password".
 const (
@@ -45,11 +45,11 @@ func newClient(t *testing.T, srv *qmstest.Server, pw string) *qms.Client {
 	return c
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
+// golden compares got with testdata/name, or rewrites it with -rewrite.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
+	if *rewrite {
 		os.MkdirAll(filepath.Dir(path), 0o755)
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
+		t.Fatalf("%v (run go test ./qms -rewrite)", err)
 	}
 	if string(got) != string(want) {
 		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)

@@ -46,7 +46,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -235,14 +234,10 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 		a.add(adviceRow{advice: adviceNotGiven, reason: "the state is a simulation (meter --simulate): the advice weighs the logged usage; meter without --simulate"})
 	case len(a.w.months) == 0:
 		a.add(adviceRow{advice: adviceNotGiven, reason: fmt.Sprintf("no full UTC month of sessions before the as-of time %s", db.asOf.Format(time.RFC3339))})
-	case db.info.LicenseFile == "":
+	case db.lic == nil:
 		a.add(adviceRow{advice: adviceNotGiven, reason: "no licence file: pool sizes and prices unknown (give --license FILE with a [prices] table)"})
 	default:
-		lic, _, err := metering.LoadLicense(db.info.LicenseFile)
-		if err != nil {
-			return nil, err
-		}
-		a.lic, a.prices, out.from = lic, lic.Prices, db.info.LicenseFile
+		a.lic, a.prices, out.from = db.lic, db.lic.Prices, db.info.LicenseFile
 		current, err := a.assignedAsLogged(ctx)
 		if err != nil {
 			return nil, err
@@ -264,10 +259,7 @@ func Advise(ctx context.Context, db *DB, p Params) (*Advice, error) {
 // licence starts from and the simulation compares it with. (Simulated
 // with dynamic assignment alone, seats would go to whoever came first.)
 func (a *adviser) assignedAsLogged(ctx context.Context) (*metering.License, error) {
-	lic, err := copyLicense(a.lic)
-	if err != nil {
-		return nil, err
-	}
+	lic := a.lic.Clone()
 	recs, err := a.db.records(ctx, "advice-holders", []Column{{"pool", String, ""}, {"cal_type", String, ""}, {"user_key", String, ""}}, `
 SELECT pool, cal_type, user_key FROM holders
 WHERE NOT revoked AND cal_type IN ('named', 'professional', 'analyzer') ORDER BY pool, cal_type, user_key`)
@@ -296,10 +288,7 @@ WHERE NOT revoked AND cal_type IN ('named', 'professional', 'analyzer') ORDER BY
 // advise weighs every pool of the licence and returns the what-if licence:
 // current (the licence as assigned in the logs) changed by the advice.
 func (a *adviser) advise(ctx context.Context, current *metering.License) (*metering.License, error) {
-	whatIf, err := copyLicense(current)
-	if err != nil {
-		return nil, err
-	}
+	whatIf := current.Clone()
 	a.whatIf = whatIf
 	if a.prices == nil {
 		a.add(adviceRow{advice: adviceNotGiven, reason: "the licence file has no [prices] table: no licence type can be weighed"})
@@ -333,16 +322,6 @@ func (a *adviser) advise(ctx context.Context, current *metering.License) (*meter
 		a.total(pp.name, pp.cal, pp.whatIfCAL, calEra, pp.slk, pp.whatIfSLK, slkEra)
 	}
 	return whatIf, nil
-}
-
-// copyLicense is a deep copy of a licence, to change into the what-if one.
-func copyLicense(lic *metering.License) (*metering.License, error) {
-	raw, err := json.Marshal(lic)
-	if err != nil {
-		return nil, err
-	}
-	var out metering.License
-	return &out, json.Unmarshal(raw, &out)
 }
 
 func (a *adviser) add(r adviceRow) {
@@ -802,10 +781,7 @@ func (a *adviser) adviseUsagePool(ctx context.Context, pool string, cal, whatIf 
 	// zeroDays replays the rows with a pool of size and counts the days of
 	// the window that end at zero, and the most consumed within 28 days.
 	zeroDays := func(size int) (days int64, peak int64, err error) {
-		lic, err := copyLicense(a.lic)
-		if err != nil {
-			return 0, 0, err
-		}
+		lic := a.lic.Clone()
 		pools := map[string]*metering.CALPools{metering.DefaultPool: lic.CAL}
 		for _, g := range lic.Groups {
 			pools[g.Name] = g.CAL
@@ -1144,15 +1120,27 @@ func (db *DB) records(ctx context.Context, name string, columns []Column, query 
 	return records(t), nil
 }
 
-// WriteLicenseFile writes lic as a licence file, header first, through a
-// temporary file renamed into place (created with the umask's permissions).
-// The text is parsed back before it is written: what is written loads.
-func WriteLicenseFile(path string, lic *metering.License, header string) error {
+// encodeLicense writes a licence as TOML. Every pool size is written, a
+// size the original file left out as 0: meter --simulate reads a size left
+// out as none, so the file simulates the same.
+func encodeLicense(lic *metering.License) (string, error) {
 	var b strings.Builder
-	b.WriteString(header)
-	if err := toml.NewEncoder(&b).Encode(lic); err != nil {
+	err := toml.NewEncoder(&b).Encode(lic)
+	return b.String(), err
+}
+
+// WriteLicenseFile writes lic as a licence file (encodeLicense), header
+// first, through a temporary file renamed into place (created with the
+// umask's permissions). The text is parsed back before it is written: what
+// is written loads.
+func WriteLicenseFile(path string, lic *metering.License, header string) error {
+	body, err := encodeLicense(lic)
+	if err != nil {
 		return err
 	}
+	var b strings.Builder
+	b.WriteString(header)
+	b.WriteString(body)
 	if _, err := metering.ParseLicense(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("the what-if licence does not load back: %w", err)
 	}

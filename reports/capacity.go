@@ -20,6 +20,12 @@ SELECT month, minutes, sessions, users, budget AS budget_minutes, over_budget AS
        forecast_minutes, forecast_low_minutes, forecast_high_minutes, pool
 FROM months`
 
+// userSpellingSQL is a session's user as the logs spelled it: the
+// Authenticated User, else the Identifying User, else the key (anonymous
+// users are keyed by their client); min() over a user's sessions picks the
+// spelling metering shows (the first in sort order).
+const userSpellingSQL = `coalesce(nullif(authenticated_user, ''), nullif(identifying_user, ''), user_key)`
+
 // capacityDimensions are the --by breakdowns: the output column and the
 // capacity table's column.
 var capacityDimensions = map[string]string{"user": "user_key", "document": "document_key", "server": "server"}
@@ -31,7 +37,8 @@ var capacityReport = &Report{
 	Flags: []string{"month", "by", "billed"},
 	Columns: []Column{
 		{"month", String, "UTC month YYYY-MM (sessions count in the month they ended)"},
-		{"user", String, "with --by user: the user key (lower case)"},
+		{"user", String, "with --by user: the user as the logs spelled them"},
+		{"user_key", String, "with --by user: the user key (lower case), the key column"},
 		{"document", String, "with --by document: the document key"},
 		{"server", String, "with --by server: the server"},
 		{"minutes", Int, "capacity minutes consumed: the sum of the logged CAL Usage Count"},
@@ -62,6 +69,17 @@ var capacityReport = &Report{
 			column, err := choice("by", p.By, capacityDimensions)
 			if err != nil {
 				return "", nil, err
+			}
+			if p.By == "user" {
+				// The user as the logs spelled them, the key beside it.
+				return fmt.Sprintf(`
+WITH names AS (SELECT user_key, min(`+userSpellingSQL+`) AS "user" FROM sessions GROUP BY user_key)
+SELECT month, coalesce(any_value(n."user"), c.user_key) AS "user", c.user_key, sum(minutes)::BIGINT AS minutes,
+       sum(sessions)::BIGINT AS sessions, sum(missing_count)::BIGINT AS missing_sessions,
+       round(100 * sum(minutes)::DOUBLE / nullif(sum(sum(minutes)) OVER (PARTITION BY pool, month), 0), 1) AS share_pct, pool
+FROM capacity c LEFT JOIN names n ON n.user_key = c.user_key WHERE %[1]s = '' OR month = %[1]s
+GROUP BY pool, month, c.user_key
+ORDER BY month, pool, minutes DESC, c.user_key`, month), b.args, nil
 			}
 			return fmt.Sprintf(`
 SELECT month, %[1]s AS %[2]s, sum(minutes)::BIGINT AS minutes, sum(sessions)::BIGINT AS sessions,

@@ -233,9 +233,6 @@ func (db *DB) IdleDays() int {
 	return DefaultIdleDays
 }
 
-// License is the licence the state was metered with (nil: none).
-func (db *DB) License() *metering.License { return db.lic }
-
 // quoteIdent quotes a column name read from our own Parquet files.
 func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`

@@ -304,7 +304,11 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 		}
 	}
 
-	advice, err := Advise(ctx, db, p)
+	adviceParams := p
+	if adviceParams.Months == 0 { // the page weighs the default months
+		adviceParams.Months, adviceParams.RareDays = DefaultAdviceMonths, DefaultRareDays
+	}
+	advice, err := Advise(ctx, db, adviceParams)
 	if err != nil {
 		return nil, err
 	}
@@ -395,12 +399,21 @@ func facts(sum record, concurrency []record, idleDays, attention int) []fact {
 	return out
 }
 
+// forecastRange is the forecast's range for the legend, or nothing.
+func forecastRange(low, high *int64) string {
+	if low == nil || high == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (90%% range %s to %s)", thousands(*low), thousands(*high))
+}
+
 // burnChart is the month's cumulative Analyzer Capacity minutes day by day
 // up to the as-of day, against its budget, with the forecast from there to
 // the month's end. Nil when the month has no capacity use and no budget.
 func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 	start, err := time.Parse("2006-01", month)
 	budget, forecast := sum.intPtr("capacity_budget_minutes"), sum.intPtr("capacity_forecast_minutes")
+	low, high := sum.intPtr("capacity_forecast_low_minutes"), sum.intPtr("capacity_forecast_high_minutes")
 	if err != nil {
 		return nil
 	}
@@ -426,7 +439,7 @@ func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 		return nil
 	}
 	yMax := float64(total)
-	for _, v := range []*int64{budget, forecast} {
+	for _, v := range []*int64{budget, forecast, high} {
 		if v != nil {
 			yMax = max(yMax, float64(*v))
 		}
@@ -443,6 +456,14 @@ func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 	if forecast != nil && last >= 0 && last < n-1 {
 		c.Lines = append(c.Lines, mark{Points: fmt.Sprintf("%g,%g %g,%g", round1(c.center(last)), c.y(cumulative[last]),
 			round1(c.center(n-1)), c.y(float64(*forecast))), Class: "forecast", Title: "forecast at month end: " + thousands(*forecast) + " minutes"})
+		if low != nil && high != nil {
+			// The range: from the last day the lines to the low and high
+			// ends, a fan that says how sure the forecast is.
+			from := fmt.Sprintf("%g,%g", round1(c.center(last)), c.y(cumulative[last]))
+			to := round1(c.center(n - 1))
+			c.Lines = append(c.Lines, mark{Points: fmt.Sprintf("%s %g,%g %g,%g %s", from, to, c.y(float64(*high)), to, c.y(float64(*low)), from),
+				Class: "forecast", Title: fmt.Sprintf("forecast range at month end (90%%): %s to %s minutes", thousands(*low), thousands(*high))})
+		}
 	}
 	for i, v := range cumulative {
 		c.dot(i, v, fmt.Sprintf("%s: %s minutes so far (+%s that day)",
@@ -454,7 +475,7 @@ func burnChart(month string, asOf time.Time, days []record, sum record) *chart {
 	}
 	c.reference(budgets, "budget", "budget")
 	c.legend(legendEntry{"used", "minutes used"}, legendEntry{"budget", "budget"},
-		legendEntry{"forecast", "forecast at month end: " + known(forecast)})
+		legendEntry{"forecast", "forecast at month end: " + known(forecast) + forecastRange(low, high)})
 	var notes []string
 	if budget == nil {
 		notes = append(notes, "The budget is unknown: no licence gives one.")

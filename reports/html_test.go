@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,14 @@ import (
 // The anomalies come after the revoke list (and the retired licences): the
 // list is what an administrator acts on.
 var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "revoke", "retired", "anomalies", "data-quality", "advice"}
+
+// pageText is an HTML page's (or section's) text without its markup, such
+// as the spans and <wbr>s that let long identifiers wrap at separators.
+func pageText(doc string) string {
+	return markup.ReplaceAllString(doc, "")
+}
+
+var markup = regexp.MustCompile(`<[^>]*>`)
 
 // estateHTML is the HTML report of a data folder.
 func estateHTML(t *testing.T, data string) string {
@@ -446,4 +455,18 @@ func TestChartLabelsFitInBrowser(t *testing.T) {
 			require.Empty(t, check.Overflowing)
 		})
 	}
+}
+
+// Issue 11 "An honest forecast": the burn chart shows the forecast's 90%
+// range beside the forecast, and the page lists the retired CAL-era holders
+// in a folded section, not among the licences to revoke.
+func TestHTMLBurnChartShowsTheForecastRangeAndRetiredHoldersApart(t *testing.T) {
+	doc := estateHTML(t, estates[dataMidMar])
+	require.Contains(t, doc, "forecast range at month end (90%): 17,555 to 22,219 minutes")
+	require.Contains(t, doc, "(90% range 17,555 to 22,219)")
+	retired := doc[strings.Index(doc, `<section id="retired"`):]
+	require.Contains(t, retired, "<details>")
+	require.Contains(t, pageText(retired), `CORP\EBerg`, "a named CAL holder of the CAL era")
+	revoke := doc[strings.Index(doc, `<section id="revoke"`):strings.Index(doc, `<section id="retired"`)]
+	require.NotContains(t, pageText(revoke), `CORP\EBerg`)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden from the reports' output")
+var rewrite = flag.Bool("rewrite", false, "rewrite testdata/golden from the reports' output")
 
 // The committed sample estate, ingested once and metered three ways.
 const (
@@ -180,18 +180,18 @@ func TestGolden(t *testing.T) {
 				var out bytes.Buffer
 				require.NoError(t, Write(&out, table, format))
 				path := filepath.Join(goldenDir, tc.name+"."+format)
-				if *update {
+				if *rewrite {
 					require.NoError(t, os.MkdirAll(goldenDir, 0o755))
 					require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
 					return
 				}
 				want, err := os.ReadFile(path)
-				require.NoError(t, err, "regenerate with go test ./reports -update")
+				require.NoError(t, err, "regenerate with go test ./reports -rewrite")
 				if format == FormatParquet {
-					require.True(t, bytes.Equal(want, out.Bytes()), "%s differs (regenerate with go test ./reports -update)", path)
+					require.True(t, bytes.Equal(want, out.Bytes()), "%s differs (regenerate with go test ./reports -rewrite)", path)
 					return
 				}
-				require.Equal(t, string(want), out.String(), "regenerate with go test ./reports -update")
+				require.Equal(t, string(want), out.String(), "regenerate with go test ./reports -rewrite")
 			})
 		}
 	}
@@ -347,10 +347,10 @@ func TestREADMEListsEveryReportAndColumn(t *testing.T) {
 	list.WriteString("```\n")
 	Describe(&list)
 	list.WriteString("```\n")
-	if *update {
+	if *rewrite {
 		text = text[:i+len(begin)] + list.String() + text[j:]
 		require.NoError(t, os.WriteFile("README.md", []byte(text), 0o644))
 		return
 	}
-	require.Equal(t, list.String(), text[i+len(begin):j], "regenerate with go test ./reports -update")
+	require.Equal(t, list.String(), text[i+len(begin):j], "regenerate with go test ./reports -rewrite")
 }

@@ -31,7 +31,8 @@ var usageReport = &Report{
 	Columns: []Column{
 		{"day", String, "with --by day: the UTC day YYYY-MM-DD the sessions ended"},
 		{"month", String, "with --by month (the default): the UTC month YYYY-MM the sessions ended"},
-		{"user", String, "with --by …,user: the user key (lower case)"},
+		{"user", String, "with --by …,user: the user as the logs spelled them"},
+		{"user_key", String, "with --by …,user: the user key (lower case), the key column"},
 		{"document", String, "with --by …,document: the document key"},
 		{"server", String, "with --by …,server: the server"},
 		{"sessions", Int, "sessions that ended in the period, up to the as-of time"},
@@ -62,7 +63,14 @@ var usageReport = &Report{
 			}
 			name := quoteIdent(by[1])
 			inner = append(inner, fmt.Sprintf("%s AS dimension", dimension))
-			keys = append(keys, fmt.Sprintf("any_value(dimension) AS %s", name))
+			if by[1] == "user" {
+				// The user as the logs spelled them, the key beside it.
+				inner = append(inner, userSpellingSQL+" AS spelling")
+				keys = append(keys, `min(spelling) AS "user"`, "any_value(dimension) AS user_key")
+				name = "user_key" // rows in key order: a spelling need not be unique
+			} else {
+				keys = append(keys, fmt.Sprintf("any_value(dimension) AS %s", name))
+			}
 			groups, order = "period, hash(dimension)", "period, "+name
 		}
 		var b binder

@@ -160,3 +160,43 @@ func openStored(tb testing.TB, ctx context.Context, data string) (*DB, error) {
 	tb.Cleanup(func() { st.Close() })
 	return Open(ctx, data, st)
 }
+
+// Issue 11 "One as-of": a state metered as of 12:00:00.500 keeps its
+// milliseconds in state.json and in every query, so summary and idle-cals
+// agree about a session that ended at 12:00:00.300 (and both leave it out
+// as of 12:00:00.200).
+func TestOneAsOfAtTheSamePrecisionEverywhere(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	data, logs := filepath.Join(dir, "data"), filepath.Join(dir, "logs")
+	require.NoError(t, os.MkdirAll(logs, 0o755))
+	start := time.Date(2024, 3, 4, 11, 30, 0, 300*int(time.Millisecond), time.UTC)
+	writeLog(t, filepath.Join(logs, "Sessions_QVS-A_2024-03-04.log"), sessionLine(1, `CORP\alice`, `C:\Docs\Sales.qvw`, "Named User", start, 30))
+	_, err := ingest.Run(ctx, ingest.Options{Data: data, Paths: []string{logs}, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		asOf     time.Time
+		sessions int64
+	}{
+		{time.Date(2024, 3, 4, 12, 0, 0, 500*int(time.Millisecond), time.UTC), 1},
+		{time.Date(2024, 3, 4, 12, 0, 0, 200*int(time.Millisecond), time.UTC), 0},
+	} {
+		st, _, err := EnsureState(ctx, data, StateOptions{AsOf: tc.asOf, Store: true})
+		require.NoError(t, err)
+		info := st.Info
+		require.Equal(t, tc.asOf, info.AsOf)
+		db, err := Open(ctx, data, st)
+		require.NoError(t, err)
+		sum, err := db.Run(ctx, "summary", DefaultParams())
+		require.NoError(t, err)
+		holders, err := db.Run(ctx, "idle-cals", Params{All: true})
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		require.NoError(t, st.Close())
+		s := records(sum)[0]
+		require.Equal(t, tc.sessions, s.int("sessions"), "as of %s", info.AsOf)
+		require.Equal(t, tc.sessions, s.int("named_holders"), "as of %s", info.AsOf)
+		require.Len(t, holders.Rows, int(tc.sessions), "as of %s", info.AsOf)
+		require.Equal(t, tc.asOf, s.time("as_of"))
+	}
+}

@@ -140,7 +140,7 @@ func TestReportRejectsMistakes(t *testing.T) {
 		"bad --by: did you mean":                       {[]string{"report", "capacity", "--by", "usr"}, exitUsage, `--by "usr": want one of document, server, user (did you mean user?)`},
 		"billed file missing":                          {[]string{"report", "capacity", "--billed", filepath.Join(dir, "none.csv")}, 1, "none.csv"},
 		"explain without a user":                       {[]string{"explain"}, exitUsage, "want one user"},
-		"explain of an unknown user names the nearest": {[]string{"explain", `CORP\alcie`}, 1, `no user "CORP\\alcie" has sessions up to 2024-03-31 00:00 UTC; the closest: corp\alice`},
+		"explain of an unknown user names the nearest": {[]string{"explain", `CORP\alcie`}, 1, `no user "CORP\\alcie" has sessions up to 2024-03-31 00:00 UTC; the closest: CORP\alice`},
 		"explain offers no qmc":                        {[]string{"explain", `CORP\alice`, "--format", "qmc"}, exitUsage, `--format "qmc"`},
 		"a command that is no report":                  {[]string{"report", "revoke"}, exitUsage, `no report "revoke"`},
 		"advice's flag elsewhere":                      {[]string{"report", "summary", "--months", "2"}, exitUsage, "summary does not take --months"},

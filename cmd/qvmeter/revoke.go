@@ -149,7 +149,10 @@ func (c *revokeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	plan, kept := buildPlan(assigned, lic, threshold, db.AsOf())
+	plan, kept, err := buildPlan(assigned, lic, threshold, db.AsOf())
+	if err != nil {
+		return err
+	}
 	now := min(len(plan), *maxRemovals)
 	if err := c.printPlan(plan, now, common, snapshot, threshold, kept, db.AsOf()); err != nil {
 		return err
@@ -185,9 +188,20 @@ func revokeLicense(dataDir, path string) (*metering.License, error) {
 // (never used, held since before the first snapshot) or at least
 // threshold, not on a never_revoke glob. kept counts those the globs
 // saved.
-func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time.Time) (plan []planRow, kept int) {
+func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time.Time) (plan []planRow, kept int, err error) {
+	// The columns the plan reads, found once: a renamed column of the
+	// assigned report is an error, never a silently empty plan.
+	index := map[string]int{}
+	for i, c := range t.Columns {
+		index[c.Name] = i
+	}
+	for _, name := range []string{"idle_days", "user", "server", "server_id", "cal_type", "document", "document_id", "qms_last_used", "last_used", "exe_version"} {
+		if _, ok := index[name]; !ok {
+			return nil, 0, fmt.Errorf("the assigned report has no column %s", name)
+		}
+	}
 	for _, row := range t.Rows {
-		get := func(name string) any { return cell(t, row, name) }
+		get := func(name string) any { return row[index[name]] }
 		str := func(name string) string { s, _ := get(name).(string); return s }
 		idle, hasIdle := get("idle_days").(int64)
 		if hasIdle && idle < int64(threshold) {
@@ -224,7 +238,7 @@ func buildPlan(t *reports.Table, lic *metering.License, threshold int, asOf time
 			cmp.Compare(a.removal.CALType, b.removal.CALType), cmp.Compare(strings.ToLower(a.removal.User), strings.ToLower(b.removal.User)),
 			cmp.Compare(a.removal.Document, b.removal.Document))
 	})
-	return plan, kept
+	return plan, kept, nil
 }
 
 // planColumns are the plan's columns as printed.

@@ -72,8 +72,9 @@ Exit codes, for the scheduler to alert on:
 	    been silent longer than it usually is (its longest gap between
 	    sessions over the previous eight weeks, and at least two days; the
 	    licence file's [alerts] silent_server_days sets a fixed limit), or
-	    an alert the licence file's [alerts] section configures: capacity
-	    forecast above budget, more idle named CALs than allowed
+	    an alert the licence file's [alerts] section configures: the
+	    capacity forecast's low end above the budget, more idle named
+	    CALs than allowed
 	64  a mistake on the command line (nothing was read or written)
 
 run holds DIR's writer lock from start to end: a second writer (ingest,
@@ -112,7 +113,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	rebuild := rebuildFlag(fs)
 	maxRejects := ratioFlag(0.01)
 	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
-	idleDays := fs.Int("idle-days", reports.DefaultIdleDays, "a CAL unused this many days is idle")
+	idleDays := fs.Int("idle-days", 0, "a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
 	quiet := fs.Bool("quiet", false, "print errors, and one line when the run succeeds")
 	wait := waitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -237,7 +238,11 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	alerts = append(append(alerts, silent...), licenseAlerts(lic, tables, *idleDays)...)
+	licensed, err := licenceAlerts(ctx, db, lic, *idleDays)
+	if err != nil {
+		return err
+	}
+	alerts = append(append(alerts, silent...), licensed...)
 	var warnings []error
 	if ingestErr != nil {
 		warnings = append(warnings, ingestErr)
@@ -271,6 +276,23 @@ func runOutcome(ingestErr error, alerts []error) error {
 		return &exitError{code: 3, err: errors.Join(alerts...)}
 	}
 	return nil
+}
+
+// licenceAlerts are the licence file's [alerts] that fired, evaluated by
+// the reports on the state's typed figures.
+func licenceAlerts(ctx context.Context, db *reports.DB, lic *metering.License, idleDays int) ([]error, error) {
+	if lic == nil {
+		return nil, nil
+	}
+	fired, err := db.Alerts(ctx, lic.Alerts, idleDays)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(fired))
+	for i, a := range fired {
+		errs[i] = a
+	}
+	return errs, nil
 }
 
 // countSessionLogs counts the session logs a PATH of run yields.
@@ -378,50 +400,4 @@ func stepLogger(stderr io.Writer, quiet bool, steps *[]string) func(started time
 			fmt.Fprintln(stderr, line)
 		}
 	}
-}
-
-// licenseAlerts evaluates the licence file's [alerts] against the reports.
-func licenseAlerts(lic *metering.License, tables map[string]*reports.Table, idleDays int) []error {
-	if lic == nil {
-		return nil
-	}
-	var alerts []error
-	if lic.Alerts.CapacityForecastOverBudget {
-		capacity := tables["capacity"]
-		for _, row := range capacity.Rows {
-			forecast, okF := cell(capacity, row, "forecast_minutes").(int64)
-			budget, okB := cell(capacity, row, "budget_minutes").(int64)
-			if okF && okB && forecast > budget {
-				alerts = append(alerts, fmt.Errorf("alert: the Analyzer Capacity forecast for %v is %d minutes, above the budget of %d",
-					cell(capacity, row, "month"), forecast, budget))
-			}
-		}
-	}
-	if limit := lic.Alerts.MaxIdleNamed; limit != nil {
-		threshold := int64(lic.Alerts.IdleDays)
-		if threshold == 0 {
-			threshold = int64(idleDays)
-		}
-		holders, idle := tables["idle-cals"], 0
-		for _, row := range holders.Rows {
-			days, ok := cell(holders, row, "idle_days").(int64)
-			if ok && cell(holders, row, "cal_type") == "named" && days >= threshold {
-				idle++
-			}
-		}
-		if idle > *limit {
-			alerts = append(alerts, fmt.Errorf("alert: %d named CALs have been idle %d days or more, more than the %d allowed", idle, threshold, *limit))
-		}
-	}
-	return alerts
-}
-
-// cell returns a row's value of the named column (nil if there is none).
-func cell(t *reports.Table, row []any, column string) any {
-	for i, c := range t.Columns {
-		if c.Name == column {
-			return row[i]
-		}
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/reports"
@@ -126,8 +127,11 @@ func TestRunExitCodes(t *testing.T) {
 	license := filepath.Join(estate, "license.toml")
 	licenseText, err := os.ReadFile(license)
 	require.NoError(t, err)
+	// Without the conversion the CAL licence lives on, and its idle named
+	// CALs are more than 5.
 	alerting := filepath.Join(t.TempDir(), "license.toml")
-	require.NoError(t, os.WriteFile(alerting, bytes.Replace(licenseText, []byte("[alerts]"), []byte("[alerts]\n  max_idle_named = 5"), 1), 0o644))
+	unconverted := bytes.Replace(licenseText, []byte("converted_at = 2024-02-19T00:00:00Z\n"), nil, 1)
+	require.NoError(t, os.WriteFile(alerting, bytes.Replace(unconverted, []byte("[alerts]"), []byte("[alerts]\n  max_idle_named = 5"), 1), 0o644))
 	broken := filepath.Join(t.TempDir(), "license.toml")
 	require.NoError(t, os.WriteFile(broken, []byte("[cal]\nnamed = \"many\"\n"), 0o644))
 
@@ -163,5 +167,33 @@ func TestRunExitCodes(t *testing.T) {
 				require.Contains(t, string(summary), tt.stderr, "summary.txt says what stderr says")
 			}
 		})
+	}
+}
+
+// Issue 11 "Done when": run on the sample estate with its bundled licence,
+// the forecast alert on and a budget of 20,000 minutes, exits 0 on every
+// as-of day of March 2024, and lists no CAL-era holder as idle (they are
+// retired at the conversion of 2024-02-19, listed by idle-cals --retired).
+func TestRunOnEveryDayOfMarchListsNoCALEraHolderAndRaisesNoAlert(t *testing.T) {
+	licenseText, err := os.ReadFile(filepath.Join(estate, "license.toml"))
+	require.NoError(t, err)
+	for old, new := range map[string]string{"capacity_minutes = 15000": "capacity_minutes = 20000",
+		"capacity_forecast_over_budget = false": "capacity_forecast_over_budget = true\n  max_idle_named = 0"} {
+		require.Contains(t, string(licenseText), old)
+		licenseText = bytes.Replace(licenseText, []byte(old), []byte(new), 1)
+	}
+	license := filepath.Join(t.TempDir(), "license.toml")
+	require.NoError(t, os.WriteFile(license, licenseText, 0o644))
+	data := t.TempDir()
+	for day := 1; day <= 31; day++ {
+		asOf := time.Date(2024, 3, day, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+		code, _, stderr := runQV(t, "run", "--quiet", "--data", data, "--as-of", asOf, "--license", license, estate)
+		require.Equal(t, 0, code, "as of %s: %s", asOf, stderr)
+		idle, err := os.ReadFile(filepath.Join(data, "reports", asOf, "idle-cals.csv"))
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(idle), "\n")[1:] {
+			require.False(t, strings.HasPrefix(line, "named,") || strings.HasPrefix(line, "document,"),
+				"as of %s: a CAL-era holder is listed as idle: %s", asOf, line)
+		}
 	}
 }

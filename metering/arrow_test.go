@@ -47,18 +47,3 @@ func (e *Engine) AppendRecord(rec arrow.Record, out []Session) ([]Session, error
 	}
 	return out, nil
 }
-
-// ReplaySessions replays sessions interned in e, in any order, and returns
-// the state: it raises the engine's horizon to the longest of them and
-// sorts them by session_end. The engine is spent afterwards.
-func (e *Engine) ReplaySessions(sessions []Session) *State {
-	for i := range sessions {
-		e.cfg.Horizon = max(e.cfg.Horizon, sessions[i].End-sessions[i].Start)
-	}
-	var sorter endSorter
-	sessions = sorter.sort(sessions)
-	for i := range sessions {
-		e.Add(&sessions[i])
-	}
-	return e.Finish()
-}
