@@ -52,3 +52,26 @@ func TestIngestTimezoneFlagsAndLicence(t *testing.T) {
 	require.Equal(t, 64, code, "run takes the same flag")
 	require.Contains(t, stderr, `"QVS=" for "--timezone" flag: bad time zone rule "QVS=": no zone`)
 }
+
+// run warns of a server whose offset-less times have no zone on stderr and
+// in summary.txt, the file cron mails, on every run (issue 10: "warned
+// about, per server, on every run").
+func TestRunWarnsOfServersWithoutAZone(t *testing.T) {
+	logs := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(logs, "Sessions_QVS-OLD-1_2016-01-31.log"), []byte(legacyLog), 0o644))
+	data := t.TempDir()
+	for range 2 {
+		code, _, stderr := runQV(t, "run", "--quiet", "--data", data, "--as-of", "2016-02-01T12:00:00Z", logs)
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, stderr, "server QVS-OLD-1: 4 times without an offset were converted as UTC")
+		summary, err := os.ReadFile(filepath.Join(data, "reports", "2016-02-01", "summary.txt"))
+		require.NoError(t, err)
+		require.Contains(t, string(summary), "server QVS-OLD-1: 4 times without an offset were converted as UTC")
+	}
+	page, err := os.ReadFile(filepath.Join(data, "reports", "2016-02-01", "index.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(page), "Times without an offset were read as UTC on <strong>QVS-OLD-1</strong>", "the data-quality panel")
+	quality, err := os.ReadFile(filepath.Join(data, "reports", "2016-02-01", "data-quality.csv"))
+	require.NoError(t, err)
+	require.Contains(t, string(quality), `QVS-OLD-1,offsetless_times,4,"converted as UTC: no zone given`)
+}
