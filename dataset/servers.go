@@ -224,7 +224,7 @@ const (
 	MinSilence     = 2 * 24 * time.Hour
 )
 
-// Silent is a server that has been silent longer than its limit.
+// Silent is how long a server has been silent, and its limit.
 type Silent struct {
 	Server         string
 	LastSessionEnd time.Time     // zero: no session in the history
@@ -234,10 +234,14 @@ type Silent struct {
 	LogsGrew       time.Time     // when its logs last grew (zero: unknown)
 }
 
-// SilentServers returns the servers silent at asOf, in name order, given
-// a fixed limit (0: each server's own, see the Silence rules). It reads
-// the session files of the months the history spans.
-func SilentServers(dataDir string, asOf time.Time, fixed time.Duration) ([]Silent, error) {
+// Beyond says whether the server has been silent longer than its limit.
+func (s Silent) Beyond() bool { return s.Silence > s.Limit }
+
+// ServerSilences returns every server's silence at asOf and the limit that
+// applies to it given a fixed limit (0: each server's own, see the Silence
+// rules), in name order, silent or not: Beyond says which are silent. It
+// reads the session files of the months the history spans.
+func ServerSilences(dataDir string, asOf time.Time, fixed time.Duration) ([]Silent, error) {
 	cat, err := LoadCatalog(dataDir)
 	if err != nil {
 		return nil, err
@@ -301,9 +305,7 @@ func SilentServers(dataDir string, asOf time.Time, fixed time.Duration) ([]Silen
 		} else {
 			s.Silence = asOf.Sub(s.LastSessionEnd)
 		}
-		if s.Silence > s.Limit {
-			silent = append(silent, s)
-		}
+		silent = append(silent, s)
 	}
 	slices.SortFunc(silent, func(a, b Silent) int { return cmp.Compare(a.Server, b.Server) })
 	return silent, nil

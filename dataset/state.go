@@ -127,9 +127,6 @@ type State struct {
 	private bool
 }
 
-// Private reports whether the state is a reader's own, outside the data folder.
-func (s *State) Private() bool { return s.private }
-
 // Close releases the state; a private state is removed.
 func (s *State) Close() error {
 	err := s.pin.Close()

@@ -95,7 +95,7 @@ func TestHostileValuesComeOutIntact(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 
-	for _, r := range Reports() {
+	for _, r := range registry {
 		p := DefaultParams()
 		p.User = hostileUsers[0]
 		table, err := db.Run(ctx, r.Name, p)

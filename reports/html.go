@@ -90,6 +90,9 @@ type htmlPage struct {
 	NoZone                 []string   // servers whose offset-less times were read as UTC for want of a zone
 	AdviceMonths           string     // the months it weighs
 	QMS                    *qmsPanels // qms.go: nil without a QMS snapshot
+
+	// DataUpTo is, per server, how far the data goes (pagequeries.go).
+	DataUpTo []freshnessRow
 }
 
 // fact is one figure of the summary.
@@ -328,6 +331,9 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	}
 
 	pg.Facts = facts(sum, records(concurrency), p.IdleDays, attention)
+	if pg.DataUpTo, err = freshnessRows(db); err != nil {
+		return nil, err
+	}
 	if pg.QMS, err = buildQMSPanels(ctx, db, p); err != nil {
 		return nil, err
 	}

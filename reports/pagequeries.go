@@ -7,6 +7,10 @@ package reports
 
 import (
 	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 // capacityDaysReport is the current month's Analyzer Capacity per UTC day,
@@ -69,4 +73,64 @@ FROM held ASOF LEFT JOIN uses u
   ON u.pool = held.pool AND u.user_key = held.user_key AND u.first_used = held.first_used AND u.used <= held.week_end
 GROUP BY held.week ORDER BY held.week`, b.bind(p.IdleDays)), b.args, nil
 	},
+}
+
+// ServerSilences is every server's silence at the state's as-of time and
+// the limit that applies to it (see dataset.ServerSilences): the fixed
+// [alerts] silent_server_days of the state's licence, or else each
+// server's own. Both the page's "data up to" and run's alerts read it, so
+// that they never disagree.
+func (db *DB) ServerSilences() ([]dataset.Silent, error) {
+	return dataset.ServerSilences(db.dir, db.asOf, db.fixedSilence())
+}
+
+// fixedSilence is the licence's fixed silence limit, 0 without one.
+func (db *DB) fixedSilence() time.Duration {
+	if db.lic == nil || db.lic.Alerts.SilentServerDays == nil {
+		return 0
+	}
+	return time.Duration(*db.lic.Alerts.SilentServerDays) * 24 * time.Hour
+}
+
+// freshnessRow is one server of the page's "data up to" table.
+type freshnessRow struct {
+	Server                         []string // in pieces
+	UpTo, LogsGrew, Silence, Limit string
+	Why                            []string // how the limit was set, in pieces
+	Silent                         bool     // beyond its limit: highlighted
+}
+
+// freshnessRows are the page's "data up to" rows, one per server in name
+// order: its newest session at or before the as-of time, when its logs
+// last grew, how long it has been silent and what it is allowed.
+func freshnessRows(db *DB) ([]freshnessRow, error) {
+	silences, err := db.ServerSilences()
+	if err != nil {
+		return nil, fmt.Errorf("data up to: %w", err)
+	}
+	fixed := db.fixedSilence()
+	at := func(t time.Time, none string) string {
+		if t.IsZero() {
+			return none
+		}
+		return t.UTC().Format(displayTime)
+	}
+	rows := make([]freshnessRow, len(silences))
+	for i, s := range silences {
+		why := fmt.Sprintf("its longest gap in %d weeks", dataset.SilenceHistory/(7*24*time.Hour))
+		switch {
+		case fixed > 0:
+			why = "[alerts] silent_server_days"
+		case s.LongestGap < dataset.MinSilence:
+			why = fmt.Sprintf("the minimum (longest gap %s)", inDays(s.LongestGap))
+		}
+		rows[i] = freshnessRow{Server: pieces(display(s.Server)), UpTo: at(s.LastSessionEnd, "none in 8 weeks"),
+			LogsGrew: at(s.LogsGrew, unknown), Silence: inDays(s.Silence), Limit: inDays(s.Limit), Why: pieces(why), Silent: s.Beyond()}
+	}
+	return rows, nil
+}
+
+// inDays is a duration in days with one decimal: "2.0 days".
+func inDays(d time.Duration) string {
+	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + " days"
 }

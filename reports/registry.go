@@ -187,9 +187,6 @@ func (e *ChoiceError) Error() string {
 var registry = []*Report{idleCALs, capacityReport, usageReport, concurrencyReport, usageCALsReport,
 	doubleCALs, denialsReport, rejectsReport, anomaliesReport, summaryReport, adviceReport, explainReport}
 
-// Reports returns every report in help order.
-func Reports() []*Report { return slices.Clone(registry) }
-
 // Names returns the names of every report.
 func Names() []string {
 	names := make([]string, len(registry))
@@ -206,25 +203,6 @@ func Lookup(name string) (*Report, bool) {
 		return nil, false
 	}
 	return registry[i], true
-}
-
-// Describe writes every report with its columns: the text of
-// qvmeter report --help and of reports/README.md's column lists.
-func Describe(w io.Writer) {
-	for _, r := range registry {
-		fmt.Fprintf(w, "%s — %s\n", r.Name, Wrap(r.Description, 76, "  "))
-		if len(r.Flags) > 0 {
-			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
-		}
-		width := 0
-		for _, c := range r.Columns {
-			width = max(width, len(c.Name))
-		}
-		for _, c := range r.Columns {
-			fmt.Fprintf(w, "  %-*s  %-7s  %s\n", width, c.Name, c.Kind, c.Doc)
-		}
-		fmt.Fprintln(w)
-	}
 }
 
 // Wrap breaks text into lines of at most width bytes (where words allow),

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,7 +218,7 @@ func TestGoldenCasesCoverEveryReportAndColumn(t *testing.T) {
 			seen[tc.report][c.Name] = true
 		}
 	}
-	for _, r := range Reports() {
+	for _, r := range registry {
 		for _, c := range r.Columns {
 			require.True(t, seen[r.Name][c.Name], "report %s: no golden case produces column %s", r.Name, c.Name)
 		}
@@ -325,8 +326,8 @@ func TestReadBilled(t *testing.T) {
 
 func TestDescribeListsEveryReportWithItsColumns(t *testing.T) {
 	var out bytes.Buffer
-	Describe(&out)
-	for _, r := range Reports() {
+	describe(&out)
+	for _, r := range registry {
 		require.Contains(t, out.String(), r.Name+" — ")
 		for _, c := range r.Columns {
 			require.Contains(t, out.String(), " "+c.Name+" ")
@@ -345,7 +346,7 @@ func TestREADMEListsEveryReportAndColumn(t *testing.T) {
 	require.True(t, i >= 0 && j > i, "README.md lacks the columns markers")
 	var list bytes.Buffer
 	list.WriteString("```\n")
-	Describe(&list)
+	describe(&list)
 	list.WriteString("```\n")
 	if *rewrite {
 		text = text[:i+len(begin)] + list.String() + text[j:]
@@ -353,4 +354,23 @@ func TestREADMEListsEveryReportAndColumn(t *testing.T) {
 		return
 	}
 	require.Equal(t, list.String(), text[i+len(begin):j], "regenerate with go test ./reports -rewrite")
+}
+
+// describe writes every report with its columns: the text of
+// reports/README.md's column lists.
+func describe(w io.Writer) {
+	for _, r := range registry {
+		fmt.Fprintf(w, "%s — %s\n", r.Name, Wrap(r.Description, 76, "  "))
+		if len(r.Flags) > 0 {
+			fmt.Fprintf(w, "  flags: --%s\n", strings.Join(r.Flags, ", --"))
+		}
+		width := 0
+		for _, c := range r.Columns {
+			width = max(width, len(c.Name))
+		}
+		for _, c := range r.Columns {
+			fmt.Fprintf(w, "  %-*s  %-7s  %s\n", width, c.Name, c.Kind, c.Doc)
+		}
+		fmt.Fprintln(w)
+	}
 }

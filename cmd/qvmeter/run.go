@@ -234,7 +234,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	step(started, "report", "%d reports, summary.txt and index.html in %s", len(names), *out)
 
-	silent, err := silentServers(*data, st.Info.AsOf, lic)
+	silent, err := silentServers(db)
 	if err != nil {
 		return err
 	}
@@ -308,24 +308,24 @@ func countSessionLogs(path string) (int, error) {
 }
 
 // silentServers are the alerts for servers silent longer than they usually
-// are, or than the licence's [alerts] silent_server_days.
-func silentServers(data string, asOf time.Time, lic *metering.License) ([]error, error) {
-	var fixed time.Duration
-	if lic != nil && lic.Alerts.SilentServerDays != nil {
-		fixed = time.Duration(*lic.Alerts.SilentServerDays) * 24 * time.Hour
-	}
-	silent, err := dataset.SilentServers(data, asOf, fixed)
+// are, or than the licence's [alerts] silent_server_days, as of the state:
+// the servers the page's "data up to" marks silent.
+func silentServers(db *reports.DB) ([]error, error) {
+	silences, err := db.ServerSilences()
 	if err != nil {
 		return nil, err
 	}
-	alerts := make([]error, len(silent))
-	for i, s := range silent {
+	var alerts []error
+	for _, s := range silences {
+		if !s.Beyond() {
+			continue
+		}
 		last := "none in eight weeks"
 		if !s.LastSessionEnd.IsZero() {
 			last = s.LastSessionEnd.Format(time.RFC3339)
 		}
-		alerts[i] = fmt.Errorf("alert: server %s has been silent %s (last session ended %s; allowed %s): are its logs still collected?",
-			s.Server, days(s.Silence), last, days(s.Limit))
+		alerts = append(alerts, fmt.Errorf("alert: server %s has been silent %s (last session ended %s; allowed %s): are its logs still collected?",
+			s.Server, days(s.Silence), last, days(s.Limit)))
 	}
 	return alerts, nil
 }

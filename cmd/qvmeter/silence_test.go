@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,7 +56,39 @@ func TestRunNamesEmptyPathsAndSilentServers(t *testing.T) {
 				require.Contains(t, stderr, want)
 			}
 			require.NotContains(t, stderr, "QVS-PROD-01", "a server that writes is not named")
-			require.FileExists(t, filepath.Join(data, "reports", "2024-03-31", "index.html"))
+			out := filepath.Join(data, "reports", "2024-03-31")
+			summary, err := os.ReadFile(filepath.Join(out, "summary.txt"))
+			require.NoError(t, err)
+			page, err := os.ReadFile(filepath.Join(out, "index.html"))
+			require.NoError(t, err)
+			for _, want := range tc.named {
+				require.Contains(t, string(summary), want, "summary.txt")
+			}
+			// The page's "data up to" marks silent exactly the servers
+			// stderr names.
+			var named []string
+			for _, server := range []string{"QVS-APAC_03", "QVS-PROD-01"} {
+				if strings.Contains(stderr, "server "+server+" ") {
+					named = append(named, server)
+				}
+			}
+			require.Equal(t, named, silentOnPage(t, string(page)))
 		})
 	}
+}
+
+// silentOnPage are the servers the page's "data up to" table marks silent.
+func silentOnPage(t *testing.T, page string) []string {
+	t.Helper()
+	start := strings.Index(page, `<div id="data-up-to">`)
+	require.GreaterOrEqual(t, start, 0, "the page has no data-up-to table")
+	table := page[start : start+strings.Index(page[start:], "</table>")]
+	tags := regexp.MustCompile(`<[^>]*>`)
+	var silent []string
+	for _, row := range strings.Split(table, `<tr class="warn">`)[1:] {
+		cell := row[:strings.Index(row, "</td>")]
+		silent = append(silent, tags.ReplaceAllString(cell, ""))
+		require.Contains(t, row[:strings.Index(row, "</tr>")], "silent")
+	}
+	return silent
 }
