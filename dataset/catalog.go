@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -25,7 +26,38 @@ type Catalog struct {
 	// Servers is what the dataset knows of each server's freshness, kept
 	// by Commit (see ServerInfo).
 	Servers map[string]*ServerInfo `json:"servers,omitempty"`
+
+	// KeyVersion is the version of the session key the stored rows carry
+	// (see ingest.KeyVersion; 0 = 1, written before it was recorded).
+	KeyVersion int `json:"key_version,omitempty"`
+	// Obsolete lists data files (relative paths, with '/') that this
+	// version replaced (re-keyed or rebuilt): Commit removes them once the
+	// catalog is committed, and Recover if the committing process died
+	// first. Files does not list them.
+	Obsolete []string `json:"obsolete,omitempty"`
+	// Quality is, per server, what the decoder read leniently, over every
+	// line read since the dataset was built (copies included).
+	Quality map[string]*ServerQuality `json:"quality,omitempty"`
 }
+
+// ServerQuality is what the decoder read leniently from one server's logs:
+// the counts of parse.Stats.Lenient, by the names parse gives them
+// (offsetless_times, derived_timestamp, nul_runs …), so that the ingest
+// summary, the rejects report and the page speak one vocabulary.
+type ServerQuality struct {
+	Lenient map[string]int64 `json:"lenient,omitempty"` // by parse.Count name
+	// OffsetlessByZone counts offset-less times by the zone they were
+	// converted with (NoZone: as UTC, no zone was given for the server).
+	OffsetlessByZone map[string]int64 `json:"offsetless_by_zone,omitempty"`
+	// UnknownColumns are the header fields that are no known column, by
+	// name as spelled, in the order first seen (bounded as parse bounds
+	// Stats.UnknownColumnNames).
+	UnknownColumns []string `json:"unknown_columns,omitempty"`
+}
+
+// NoZone names the zone of offset-less times converted as UTC because no
+// zone was given for their server.
+const NoZone = "UTC (no zone given)"
 
 // DataFile is one committed Parquet file.
 type DataFile struct {
@@ -45,6 +77,10 @@ type Checkpoint struct {
 	// that happens to have the old size still differs here.
 	HeadHash uint64 `json:"head_hash"`
 	HeadLen  int64  `json:"head_len"`
+	// TailHash is the xxh3 hash of the TailLen bytes before Offset: a file
+	// replaced or rewritten at the same size differs here (0: not recorded).
+	TailHash uint64 `json:"tail_hash,omitempty"`
+	TailLen  int64  `json:"tail_len,omitempty"`
 	Offset   int64  `json:"offset"` // bytes through the last complete line read
 	Line     int64  `json:"line"`   // number of that line
 	// Header is the header in effect at Offset. catalog.json stores each
@@ -145,7 +181,9 @@ func readCatalog(path string) (*Catalog, error) {
 //     from here on the commit has happened, and a run that dies is
 //     completed by the next writer (Recover);
 //  2. the data files are renamed into place and their folders synced;
-//  3. the commit record is renamed over DIR/catalog.json.
+//  3. the commit record is renamed over DIR/catalog.json;
+//  4. the data files the new version replaced (cat.Obsolete: a re-key or
+//     a rebuild) are removed.
 //
 // So catalog.json never names a missing file, and the files a glob of
 // DIR/sessions/**/*.parquet sees are always committed ones; only while a
@@ -179,7 +217,34 @@ func Commit(dir string, cat *Catalog, newFiles []DataFile) error {
 	if err := os.Rename(pending, filepath.Join(dir, CatalogFile)); err != nil {
 		return err
 	}
-	return SyncDir(dir)
+	if err := SyncDir(dir); err != nil {
+		return err
+	}
+	return removeObsolete(dir, cat)
+}
+
+// removeObsolete removes the data files a committed version replaced. It
+// only ever removes Parquet files under DIR/sessions and DIR/rejects that
+// the catalog does not list, whatever a damaged catalog says.
+func removeObsolete(dir string, cat *Catalog) error {
+	if len(cat.Obsolete) == 0 {
+		return nil
+	}
+	listed := make(map[string]bool, len(cat.Files))
+	for _, f := range cat.Files {
+		listed[f.Path] = true
+	}
+	for _, rel := range cat.Obsolete {
+		clean := path.Clean(rel)
+		if listed[clean] || clean != rel || !strings.HasSuffix(clean, ".parquet") ||
+			!(strings.HasPrefix(clean, SessionsDir+"/") || strings.HasPrefix(clean, RejectsDir+"/")) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(clean))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // pruneSources drops the checkpoints of logs that were deleted: the file
@@ -205,8 +270,9 @@ func RemoveTemps(dir string, files []DataFile) {
 // Recover brings the data folder in line with its catalog after a crash,
 // before a writer goes on: a commit whose record was written is completed
 // (its data files renamed into place, the record made the catalog, and cat
-// updated to it), every other temporary file is removed (its run never
-// committed). It then refuses, with *ErrUnknownFiles, a data folder whose
+// updated to it), the files the committed version replaced are removed if
+// its writer died before it did (Obsolete), every other temporary file is
+// removed (its run never committed). It then refuses, with *ErrUnknownFiles, a data folder whose
 // sessions or rejects hold Parquet files the catalog does not list: a
 // deleted or restored catalog.json would otherwise make the next run
 // overwrite them or store their sessions twice.
@@ -233,6 +299,12 @@ func Recover(dir string, cat *Catalog) error {
 	}
 	// Catalogs of the older order (catalog first, then renames).
 	if err := finishRenames(dir, cat.Files); err != nil {
+		return err
+	}
+	// The files the committed version replaced, if its process died before
+	// it removed them: they are no data of any version, and must not be
+	// taken for unknown files below.
+	if err := removeObsolete(dir, cat); err != nil {
 		return err
 	}
 	for _, sub := range []string{SessionsDir, RejectsDir} {

@@ -246,3 +246,61 @@ func TestNextWriterCleansLeftovers(t *testing.T) {
 	require.NoFileExists(t, top)
 	require.FileExists(t, fresh)
 }
+
+// A version that replaces data files (a re-key, a rebuild) lists them as
+// Obsolete: Commit removes them once the catalog is committed, and if its
+// process died before that, Recover removes them before it looks for
+// unknown files, so a crash after the commit never stops the next run.
+// Only Parquet files under sessions/ and rejects/ that the catalog does
+// not list are ever removed.
+func TestObsoleteFilesAreRemovedAfterTheCommit(t *testing.T) {
+	for name, crash := range map[string]bool{"by the commit": false, "by the next writer after a crash": true} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			first := commitRows(t, dir, nil, session("A", 1, 2))
+			outside := filepath.Join(dir, "keep.parquet")
+			require.NoError(t, os.WriteFile(outside, nil, 0o644))
+			f := writeTemp(t, dir, "sessions/month=2024-03/part-00000002.parquet", []dataset.SessionRow{session("A", 1, 2)})
+			next := &dataset.Catalog{Version: 2, Files: []dataset.DataFile{f}, Sources: map[string]*dataset.Checkpoint{},
+				KeyVersion: 2, Obsolete: []string{first.Files[0].Path, "keep.parquet", "sessions/../keep.parquet", f.Path}}
+			if crash { // the commit record, then death: the next writer completes it
+				raw, err := json.Marshal(next)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, ".catalog-next.json"), raw, 0o644))
+				cat, err := dataset.LoadCatalog(dir)
+				require.NoError(t, err)
+				require.NoError(t, dataset.Recover(dir, cat), "the replaced file is no unknown file")
+				require.Equal(t, int64(2), cat.Version)
+			} else {
+				require.NoError(t, dataset.Commit(dir, next, []dataset.DataFile{f}))
+			}
+			require.NoFileExists(t, filepath.Join(dir, filepath.FromSlash(first.Files[0].Path)))
+			require.FileExists(t, filepath.Join(dir, filepath.FromSlash(f.Path)), "a listed file is never removed")
+			require.FileExists(t, outside, "nothing outside sessions/ and rejects/")
+			cat, err := dataset.LoadCatalog(dir)
+			require.NoError(t, err)
+			require.NoError(t, dataset.Recover(dir, cat))
+			unknown, err := dataset.UnknownFiles(dir, cat)
+			require.NoError(t, err)
+			require.Empty(t, unknown)
+		})
+	}
+}
+
+// The fields a catalog gained for issue 10 (the key version, the replaced
+// files, per-server lenient readings, the tail window) survive the headers
+// table's form.
+func TestCatalogKeepsQualityAndTailWindows(t *testing.T) {
+	cat := &dataset.Catalog{Version: 3, KeyVersion: 2, Obsolete: []string{"sessions/month=2024-03/part-00000001.parquet"},
+		Sources: map[string]*dataset.Checkpoint{"/logs/a.log": {Server: "A", Header: "H", TailHash: 42, TailLen: 4096, Offset: 9000}},
+		Quality: map[string]*dataset.ServerQuality{"A": {
+			Lenient:          map[string]int64{"offsetless_times": 4, "unknown_columns": 1},
+			OffsetlessByZone: map[string]int64{"America/New_York": 4},
+			UnknownColumns:   []string{"Extra"},
+		}}}
+	raw, err := json.Marshal(cat)
+	require.NoError(t, err)
+	var back dataset.Catalog
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Equal(t, cat, &back)
+}

@@ -49,13 +49,14 @@ type childArgs struct {
 	Data       string
 	Paths      []string
 	ChunkBytes int64
+	Rebuild    bool
 }
 
 func (c childArgs) run() error {
 	if c.Mode == "duckdb-copy" {
 		return duckdbCopy(c.Paths[0], filepath.Join(c.Data, "duckdb.parquet"))
 	}
-	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes})
+	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes, Rebuild: c.Rebuild})
 	return err
 }
 
@@ -355,6 +356,63 @@ func TestCrashAtAnyMoment(t *testing.T) {
 	t.Logf("%d kills interrupted a run over %d bytes (a whole run takes %v)", interrupted, sum.BytesRead, childTime)
 }
 
+// A rebuild killed with SIGKILL at random moments leaves the dataset it was
+// replacing, whole: the old files are removed only after the new catalog is
+// committed, and the next run finishes what a kill after the commit left.
+func TestRebuildKilledKeepsDataset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a rebuild several times")
+	}
+	logs, _ := genEstate(t)
+	data := t.TempDir()
+	run(t, data, logs)
+	want := readDataset(t, data)
+	args, err := json.Marshal(childArgs{Data: data, Paths: []string{logs}, ChunkBytes: 256 << 10, Rebuild: true})
+	require.NoError(t, err)
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "QVMETER_INGEST_CHILD="+string(args))
+		return cmd
+	}
+	started := time.Now()
+	require.NoError(t, child().Run())
+	childTime := time.Since(started)
+	require.Equal(t, want, readDataset(t, data), "a rebuild with the same zones stores the same rows")
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 6 {
+		cmd := child()
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(rng.Int64N(int64(childTime))))
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		cmd.Wait()
+		require.Equal(t, want, readDataset(t, data), "round %d: the committed dataset is whole after the kill", round)
+		sum := run(t, data, logs)
+		require.Zero(t, sum.RowsStored, "round %d", round)
+		require.Equal(t, want, readDataset(t, data), "round %d: and after the next run", round)
+		require.NoError(t, filepath.WalkDir(filepath.Join(data, dataset.SessionsDir), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(data, path)
+				require.True(t, committedFile(t, data, filepath.ToSlash(rel)), "round %d: %s is left over", round, rel)
+			}
+			return err
+		}))
+	}
+}
+
+// committedFile tells whether the catalog lists a data file.
+func committedFile(t *testing.T, data, rel string) bool {
+	t.Helper()
+	cat, err := dataset.LoadCatalog(data)
+	require.NoError(t, err)
+	for _, f := range cat.Files {
+		if f.Path == rel {
+			return true
+		}
+	}
+	return false
+}
+
 // A large file is decoded in chunks on several workers with the same rows
 // as in one piece; when its header changes mid-file (a restart after an
 // upgrade from 12.50 to a 28-column version), the chunks after the change
@@ -410,25 +468,6 @@ func TestSplitFiles(t *testing.T) {
 	}
 }
 
-func TestServerFromName(t *testing.T) {
-	tests := []struct{ name, want string }{
-		{"Sessions_QVS01_2024-03-01.log", "QVS01"},
-		{"Sessions_QV_PROD_NODE-2_2024-03-01.log", "QV_PROD_NODE-2"},
-		{"SESSIONS_qvs-02_2024-03.txt", "qvs-02"},
-		{"Sessions_QVS03_2024.log", "QVS03"},
-		{"Sessions_QVS04.log", "QVS04"},
-		{"Sessions_QVS05_2024-W09.log", "QVS05"},
-		{"Sessions.log", ""},
-	}
-	for _, tt := range tests {
-		require.True(t, ingest.IsSessionLog(tt.name), tt.name)
-		require.Equal(t, tt.want, ingest.ServerFromName(tt.name), tt.name)
-	}
-	for _, name := range []string{"Events_QVS01_2024-03-01.log", "Sessions_QVS01.csv", "notes.txt"} {
-		require.False(t, ingest.IsSessionLog(name), name)
-	}
-}
-
 func sessionLogs(t *testing.T, dir string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "Sessions_*.log"))
@@ -472,4 +511,11 @@ func fieldByHeader(t *testing.T, file []byte, fields []string, name string) stri
 	}
 	t.Fatalf("no column %q", name)
 	return ""
+}
+
+func readCommittedFile(t *testing.T, path string) []dataset.SessionRow {
+	t.Helper()
+	rows, err := parquet.ReadFile[dataset.SessionRow](path)
+	require.NoError(t, err)
+	return rows
 }

@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,12 +10,12 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
-
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -72,6 +73,12 @@ type License struct {
 	// Prices are what each licence type costs (prices.go).
 	Prices *Prices `toml:"prices" json:"prices,omitempty"`
 	QMS    QMS     `toml:"qms,omitempty" json:"qms,omitzero"` // where qvmeter run reads the server's own CAL state
+	// TimeZones is the [timezones] table, "GLOB" = "ZONE": the zone of the
+	// offset-less times of the servers GLOB matches (parse.TimeZones, in
+	// the order the file gives them). Checked when the file is read; ingest
+	// and run take them from Zones, under --timezone.
+	TimeZones map[string]string `toml:"timezones" json:"timezones,omitempty"`
+	zones     parse.TimeZones
 }
 
 // Group is one more licence in the same file, shared by its servers.
@@ -425,6 +432,9 @@ func (lic *License) validate(src licenseSource) error {
 	if err := lic.Prices.validate(src); err != nil {
 		return err
 	}
+	if err := lic.validateTimeZones(src); err != nil {
+		return err
+	}
 	owner := map[string]string{}
 	claim := func(key []string, group string, servers []string) error {
 		for _, server := range servers {
@@ -460,6 +470,33 @@ func (lic *License) validate(src licenseSource) error {
 		}
 	}
 	return nil
+}
+
+// validateTimeZones reads the [timezones] table into zone rules, in the
+// order the file gives them: of two patterns that match a server, the later
+// wins, as with repeated --timezone flags (parse.TimeZones).
+func (lic *License) validateTimeZones(src licenseSource) error {
+	globs := make([]string, 0, len(lic.TimeZones))
+	for glob := range lic.TimeZones {
+		globs = append(globs, glob)
+	}
+	line := func(glob string) int { return src.lineOf([]string{"timezones", glob}) }
+	slices.SortFunc(globs, func(a, b string) int { return cmp.Or(cmp.Compare(line(a), line(b)), cmp.Compare(a, b)) })
+	for _, glob := range globs {
+		if err := lic.zones.Add(glob, lic.TimeZones[glob], true); err != nil {
+			return src.errorAt([]string{"timezones", glob}, "%v", err)
+		}
+	}
+	return nil
+}
+
+// Zones returns the [timezones] table as zone rules: what ingest and run
+// put under their --timezone flags (flags.Over(lic.Zones())).
+func (lic *License) Zones() parse.TimeZones {
+	if lic == nil {
+		return parse.TimeZones{}
+	}
+	return lic.zones
 }
 
 // validateIdleDays settles the one idle threshold, [policy] idle_days, and

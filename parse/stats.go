@@ -104,6 +104,19 @@ func (s Stats) Lenient() []Count {
 	return out
 }
 
+// LenientNames returns the names of every lenient reading, in the order
+// Lenient gives them: for readers that hold the counts by name (the
+// dataset's catalog) and show them in the decoder's order.
+func LenientNames() []string {
+	var names []string
+	for _, c := range statCounters {
+		if c.lenient {
+			names = append(names, c.name)
+		}
+	}
+	return names
+}
+
 // Add adds the counts of o to s (to sum files per server, or servers per
 // run) and merges the unknown column names, still bounded.
 func (s *Stats) Add(o Stats) {

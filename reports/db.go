@@ -27,6 +27,7 @@ import (
 //     both, as the state tables were replayed without them;
 //   - excluded_users: user_key and the pattern that excludes it;
 //   - rejects: the lines ingest could not place;
+//   - data_quality: what ingest read leniently, per server (quality.go);
 //   - holders, capacity, months, concurrency, usage_cals, anomalies,
 //     denials: the state tables.
 //
@@ -136,6 +137,9 @@ func (db *DB) open(ctx context.Context, stateDir string, sessions, rejects []str
 		if err := db.view(ctx, s.view, []string{path}, ""); err != nil {
 			return err
 		}
+	}
+	if err := db.openDataQuality(ctx, db.dir); err != nil { // quality.go: the catalog's lenient readings
+		return err
 	}
 	return db.openQMS(ctx, db.dir) // qms.go: the QMS snapshots
 }

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/qvmeter/qvmeter/dataset"
 )
 
 //go:embed html.tmpl
@@ -37,6 +39,7 @@ const (
 	maxRevokeRows   = 500
 	maxAnomalyRows  = 200
 	maxAdviceRows   = 100
+	maxQualityRows  = 200
 	capacityHistory = 12 // months in the capacity bar chart
 )
 
@@ -83,6 +86,8 @@ type htmlPage struct {
 	TopUsers, TopDocuments []topRow
 	Anomalies              listing
 	Advice                 listing    // the licence advice (advice.go)
+	DataQuality            listing    // what ingest read leniently, per server (quality.go)
+	NoZone                 []string   // servers whose offset-less times were read as UTC for want of a zone
 	AdviceMonths           string     // the months it weighs
 	QMS                    *qmsPanels // qms.go: nil without a QMS snapshot
 
@@ -313,6 +318,17 @@ func buildPage(ctx context.Context, db *DB, p Params) (*htmlPage, error) {
 	pg.Advice = list(advice.Table, maxAdviceRows, "qvmeter report advice",
 		"advice", "cal_type", "user", "current", "recommended", "saving", "new_denials", "why", "pool")
 	pg.AdviceMonths = strings.Join(advice.Months, ", ")
+
+	quality, err := db.Run(ctx, "data-quality", p)
+	if err != nil {
+		return nil, err
+	}
+	pg.DataQuality = list(quality, maxQualityRows, "qvmeter report data-quality", "server", "kind", "count", "detail")
+	for _, r := range records(quality) {
+		if r.str("kind") == "offsetless_times" && r.str("detail") == zoneDetail(dataset.NoZone) {
+			pg.NoZone = append(pg.NoZone, r.str("server"))
+		}
+	}
 
 	pg.Facts = facts(sum, records(concurrency), p.IdleDays, attention)
 	if pg.DataUpTo, err = freshnessRows(db); err != nil {

@@ -31,7 +31,7 @@ import (
 // page answers.
 // The anomalies come after the revoke list (and the retired licences): the
 // list is what an administrator acts on.
-var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "revoke", "retired", "anomalies", "advice"}
+var htmlSections = []string{"summary", "capacity", "holders", "concurrency", "top", "top-users", "top-documents", "revoke", "retired", "anomalies", "data-quality", "advice"}
 
 // pageText is an HTML page's (or section's) text without its markup, such
 // as the spans and <wbr>s that let long identifiers wrap at separators.

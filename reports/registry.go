@@ -72,6 +72,7 @@ type Params struct {
 	Month    string // --month: YYYY-MM, keeps that UTC month only
 	Billed   []Billed
 	Summary  bool   // --summary: rejects counts by reason
+	Quality  bool   // --quality: rejects lists the lenient readings per server (data-quality)
 	User     string // --user: explain's user, matched on user_key (case-insensitive)
 	// advice (advice.go):
 	Months       int    // --months: full UTC months before the as-of time to weigh

@@ -153,6 +153,8 @@ var goldenCases = []goldenCase{
 	{name: "rejects", data: dataRecon, report: "rejects"},
 	{name: "rejects-summary", data: dataRecon, report: "rejects", params: func(p *Params) { p.Summary = true }},
 	{name: "anomalies", data: dataRecon, report: "anomalies"},
+	{name: "data-quality", data: dataRecon, report: "data-quality"},
+	{name: "rejects-quality", data: dataRecon, report: "rejects", params: func(p *Params) { p.Quality = true }},
 	{name: "summary", data: dataRecon, report: "summary"},
 	{name: "summary-mid-march", data: dataMidMar, report: "summary"},
 	{name: "advice-known-mix", data: dataMix, report: "advice"},

@@ -1,5 +1,7 @@
 package reports
 
+import "fmt"
+
 // Reports that read one state table (or the rejects) as they are.
 
 // tableReport is a report without parameters: its SQL as it stands.
@@ -65,8 +67,8 @@ FROM anomalies ORDER BY kind, pool, at NULLS FIRST, month, day, user_key, docume
 
 var rejectsReport = &Report{
 	Name:        "rejects",
-	Description: "log lines ingest could not place, by file and line (--summary: counts by reason)",
-	Flags:       []string{"summary"},
+	Description: "log lines ingest could not place, by file and line (--summary: counts by reason; --quality: what it read leniently per server, as report data-quality)",
+	Flags:       []string{"summary", "quality"},
 	Columns: []Column{
 		{"source_file", String, "log file"},
 		{"source_line", Int, "line number in source_file"},
@@ -77,8 +79,17 @@ var rejectsReport = &Report{
 		{"raw", String, "the line as it was read"},
 		{"lines", Int, "with --summary: rejected lines for the reason"},
 		{"files", Int, "with --summary: files with such lines"},
+		{"kind", String, "with --quality: the lenient reading (see report data-quality)"},
+		{"count", Int, "with --quality: how many times the decoder read so"},
+		{"detail", String, "with --quality: the zone used, or the unknown column names"},
 	},
 	build: func(p Params) (string, []any, error) {
+		switch {
+		case p.Summary && p.Quality:
+			return "", nil, fmt.Errorf("--summary and --quality: choose one")
+		case p.Quality:
+			return dataQualitySQL, nil, nil
+		}
 		if p.Summary {
 			return `SELECT reason, count(*) AS lines, count(DISTINCT source_file) AS files FROM rejects GROUP BY reason ORDER BY lines DESC, reason`, nil, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/parse"
 	"github.com/spf13/pflag"
 )
 
@@ -63,6 +64,26 @@ func flagError(fs *pflag.FlagSet, err error) error {
 // waitFlag is --wait of the commands that write under the data folder.
 func waitFlag(fs *pflag.FlagSet) *time.Duration {
 	return fs.Duration("wait", 0, "wait this long for another qvmeter writing DIR to finish (e.g. 10m; 0: refuse at once)")
+}
+
+// timezoneFlag is --timezone of ingest and run: repeatable [GLOB=]ZONE
+// rules, checked as they are parsed; put them over the licence's
+// [timezones] with Over.
+func timezoneFlag(fs *pflag.FlagSet) *parse.TimeZones {
+	zones := new(parse.TimeZones)
+	fs.Var(zoneRules{zones}, "timezone", "zone of the times without an offset of the servers GLOB matches (case-insensitive; *, ?, [a-z]); "+
+		"ZONE an IANA name such as America/New_York; without GLOB: every server no GLOB names; repeatable, and wins over the licence's [timezones]")
+	return zones
+}
+
+// zoneRules is parse.TimeZones as a pflag.Value.
+type zoneRules struct{ *parse.TimeZones }
+
+func (zoneRules) Type() string { return "[GLOB=]ZONE" }
+
+// rebuildFlag is --rebuild of ingest and run.
+func rebuildFlag(fs *pflag.FlagSet) *bool {
+	return fs.Bool("rebuild", false, "read every log again, the catalog's and the PATHs', into a new dataset version that replaces the old one in one commit (after a zone changed)")
 }
 
 // noArgs refuses positional arguments for a command that takes none.

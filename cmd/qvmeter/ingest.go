@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/metering"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -28,34 +30,61 @@ func (c *ingestCommand) Synopsis() string {
 }
 
 const ingestUsage = `qvmeter ingest [--data DIR] [flags] PATH...
+qvmeter ingest --rebuild [--data DIR] [flags] [PATH...]
 
 Finds QlikView session logs (Sessions*.log, Sessions*.txt) in the PATHs,
-files or folders walked recursively, and stores what is new since the last
-run in the Parquet dataset under DIR/sessions/month=YYYY-MM/. Each file is
-checkpointed: a grown file is read from where the last run stopped, a
-rotated one from the start, an unchanged one is not read. A session seen
-twice (copies of a file, overlapping exports) is stored once. Lines that
-cannot be read go to DIR/rejects/.
+files or folders walked recursively (symbolic links followed, each real
+file read once), and stores what is new since the last run in the Parquet
+dataset under DIR/sessions/month=YYYY-MM/. Each file is checkpointed: a
+grown file is read from where the last run stopped, a rotated or replaced
+one from the start, an unchanged one is not read (its first 4 KiB and the
+4 KiB before its checkpoint are compared, so a replacement of the same size
+is seen). A session seen twice (copies of a file, with or without the
+Session ID column, GUIDs in another case) is stored once. Lines that cannot
+be read go to DIR/rejects/; every lenient reading is counted per server in
+the summary.
+
+The server is taken from the file name, Sessions_<SERVER>_<date>.log: the
+date part (2024-03-01, 20240301, 2024-W09, 2024-03, 2024) is dropped, a name
+without one is all server (Sessions_QV_2.log is server QV_2), and Windows
+copy suffixes (" - Copy", " - Copy (2)", " (2)") are ignored.
+
+Times written without an offset (QlikView 11.x: 2016-01-29 08:58:02) are in
+the server's local time: give each server's zone with --timezone, or in the
+licence file's [timezones] table. A server with such times and no zone is
+read as UTC and warned about on every run. A zone given or changed later
+applies to new lines only: --rebuild reads every log again (the catalog's
+and the PATHs') into a new dataset version, which replaces the old one in
+one commit; the rows of logs no longer on disk are kept as stored.
 
 The run commits at its end in one atomic step: killed at any moment, it
 leaves the dataset as it was, and the next run completes it. Only one
 qvmeter may write a DIR at a time: a second one refuses at once, naming the
 process that holds DIR/lock, or waits up to --wait for it.
 
-Exit codes: 0 done; 1 failed, or some paths could not be read (the others
-were ingested); 2 more lines were rejected than --max-reject-ratio allows
-(the good rows are stored); 64 a mistake on the command line.
+Exit codes: 0 done; 1 failed, or some paths could not be read (a missing
+path, a FIFO or other non-regular file, a log deleted while the run read
+it: the others were ingested); 2 more lines were rejected than
+--max-reject-ratio allows (the good rows are stored); 64 a mistake on the
+command line (a bad --timezone among them).
 
 Examples:
 
 	qvmeter ingest --data /srv/qvmeter '\\qvs01\c$\ProgramData\QlikTech\QlikViewServer' ./logs
 	qvmeter ingest --data /srv/qvmeter --json /mnt/qvs01/logs > ingest.json
+	# an 11.x server writes local times without an offset: give its zone
+	qvmeter ingest --timezone 'QVS-OLD-*=America/New_York' --timezone UTC ./logs
+	# after a zone was given or changed: read every log in the catalog again
+	qvmeter ingest --rebuild --license /etc/qvmeter/license.toml
 `
 
 func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("ingest", c.stdout, ingestUsage)
 	data := fs.String("data", "qvmeter-data", "data folder of the dataset")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	zones := timezoneFlag(fs)
+	license := fs.String("license", "", "licence `FILE` (TOML) whose [timezones] table gives servers' zones")
+	rebuild := rebuildFlag(fs)
 	maxRejects := ratioFlag(0.01)
 	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
@@ -64,10 +93,18 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return usageErrorf("want at least one PATH, a log file or a folder of logs")
+	if fs.NArg() == 0 && !*rebuild {
+		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild)")
 	}
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Wait: *wait})
+	var lic *metering.License
+	if *license != "" {
+		var err error
+		if lic, _, err = metering.LoadLicense(*license); err != nil {
+			return err
+		}
+	}
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Wait: *wait,
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
 	if err != nil {
 		return err
 	}
@@ -94,6 +131,11 @@ func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ing
 	if errors.As(err, &locked) {
 		return nil, &exitError{code: 1, err: err}
 	}
+	if err == nil {
+		for _, w := range sum.Warnings {
+			fmt.Fprintf(stderr, "qvmeter: warning: %s\n", w)
+		}
+	}
 	return sum, err
 }
 
@@ -112,6 +154,21 @@ func ingestOutcome(sum *ingest.Summary, maxRejectRatio float64) error {
 func printIngestSummary(w io.Writer, s *ingest.Summary) {
 	fmt.Fprintf(w, "files: %d new, %d grown, %d unchanged, %d rotated, %d skipped (not session logs)\n",
 		s.FilesNew, s.FilesGrown, s.FilesUnchanged, s.FilesRotated, s.FilesSkipped)
+	if r := s.Rekeyed; r != nil {
+		fmt.Fprintf(w, "re-keyed the stored sessions from key version %d to %d (once, for this version of qvmeter): %d rows kept, %d stored twice under the old key dropped\n",
+			r.FromVersion, r.ToVersion, r.Rows, r.Duplicates)
+	}
+	if r := s.Rebuilt; r != nil {
+		fmt.Fprintf(w, "rebuilt: every log read again; this version replaces version %d (%d rows)\n", r.PreviousVersion, r.PreviousRows)
+		if len(r.Adopted) > 0 {
+			fmt.Fprintf(w, "adopted %d data files no catalog listed (catalog.json deleted or restored): their rows of logs not read again are kept, the files replaced:\n  %s\n",
+				len(r.Adopted), strings.Join(r.Adopted, "\n  "))
+		}
+		if len(r.Missing) > 0 {
+			fmt.Fprintf(w, "kept as stored: %d rows and %d rejects of %d logs no longer on disk:\n  %s\n",
+				r.KeptRows, r.KeptRejects, len(r.Missing), strings.Join(r.Missing, "\n  "))
+		}
+	}
 	fmt.Fprintf(w, "read %s in %d lines; stored %d rows, dropped %d duplicates\n", humanBytes(s.BytesRead), s.LinesRead, s.RowsStored, s.Duplicates)
 	if s.Rejects > 0 {
 		reasons := make([]string, 0, len(s.RejectsBy))
@@ -121,10 +178,42 @@ func printIngestSummary(w io.Writer, s *ingest.Summary) {
 		sort.Strings(reasons)
 		fmt.Fprintf(w, "rejected %d lines (%.3f%%): %s\n", s.Rejects, 100*s.RejectRatio(), strings.Join(reasons, ", "))
 	}
+	servers := make([]string, 0, len(s.Servers))
+	for name := range s.Servers {
+		servers = append(servers, name)
+	}
+	sort.Strings(servers)
+	for _, name := range servers {
+		fmt.Fprintf(w, "server %s: %s\n", name, serverReadings(s.Servers[name]))
+	}
 	if s.PartialBytes > 0 {
 		fmt.Fprintf(w, "held back %s of unfinished last lines for the next run\n", humanBytes(s.PartialBytes))
 	}
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 	fmt.Fprintf(w, "dataset version %d, %.1fs\n", s.DatasetVersion, s.Seconds)
+}
+
+// serverReadings says what a run read from one server: its lines and every
+// lenient reading, offset-less times with the zone they were converted with.
+func serverReadings(s *ingest.ServerSummary) string {
+	parts := []string{fmt.Sprintf("%d lines", s.Lines)}
+	for _, c := range s.Readings() {
+		part := fmt.Sprintf("%s %d", c.Name, c.N)
+		switch c.Name {
+		case "offsetless_times":
+			part += " (converted with " + s.Zone + ")"
+		case "unknown_columns":
+			quoted := make([]string, len(s.UnknownColumns))
+			for i, name := range s.UnknownColumns {
+				quoted[i] = strconv.Quote(name)
+			}
+			part += " (" + strings.Join(quoted, ", ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func humanBytes(n int64) string {

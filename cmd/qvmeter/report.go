@@ -119,6 +119,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&p.Month, "month", "", "keep one UTC month (`YYYY-MM`)")
 	billed := fs.String("billed", "", "`FILE`: CSV of month,minutes[,pool] from the vendor's statement, for reconciliation")
 	fs.BoolVar(&p.Summary, "summary", false, "count by reason")
+	fs.BoolVar(&p.Quality, "quality", false, "list what ingest read leniently per server instead (as report data-quality)")
 	fs.IntVar(&p.Months, "months", p.Months, "full UTC `MONTHS` before the as-of time to weigh")
 	fs.IntVar(&p.RareDays, "rare-days", p.RareDays, "a named CAL used on at most this many `DAYS` in every month is used rarely")
 	fs.StringVar(&p.WriteLicense, "write-license", "", "write the what-if licence to `FILE` as TOML, ready for qvmeter meter in simulate mode")

@@ -27,7 +27,8 @@ func (c *runCommand) Synopsis() string {
 	return "the nightly job: ingest, meter, and write every report and index.html"
 }
 
-const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--quiet] PATH...
+const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--quiet]
+            [--timezone [GLOB=]ZONE]... [--rebuild] PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
@@ -46,6 +47,12 @@ qvmeter report --help). One line per step goes to stderr with its
 duration and the path of index.html to stdout; --quiet prints one line on
 stderr when the run succeeds, and errors. Written to a file or a pipe,
 every line on stderr starts with an RFC 3339 time.
+
+Times written without an offset (QlikView 11.x) are in the server's zone:
+give it with --timezone or the licence's [timezones] (see qvmeter ingest).
+A server with such times and no zone is read as UTC and warned about, on
+stderr and in summary.txt, on every run; --rebuild reads every log again
+after a zone was given or changed.
 
 When the licence file names the servers' own CAL state ([qms] url: the
 QMS API, password from [qms] password_file or $QVMETER_QMS_PASSWORD; or
@@ -83,6 +90,11 @@ Examples:
 
 	# cron, 02:30 every night, mailing summary.txt when the run is not clean:
 	30 2 * * *  qvmeter run --quiet --data /srv/qvmeter --license /etc/qvmeter/license.toml /mnt/qvs01/logs || mail -s qvmeter admin < /srv/qvmeter/reports/$(date -u +\%F)/summary.txt
+
+	# an 11.x server that writes local times without an offset
+	qvmeter run --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
+	# once, after its zone was given or changed: read every log again
+	qvmeter run --rebuild --timezone 'QVS-OLD-*=America/New_York' --license license.toml /mnt/qvs01/logs
 `
 
 // runReports are the reports qvmeter run writes: every report but explain,
@@ -97,6 +109,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(asOfFlag, "as-of", "time the state and reports are for (see TIME below); default now")
 	out := fs.String("out", "", "folder for the reports (default DIR/reports/<as-of date>)")
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
+	zones := timezoneFlag(fs)
+	rebuild := rebuildFlag(fs)
 	maxRejects := ratioFlag(0.01)
 	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
 	idleDays := fs.Int("idle-days", 0, "a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
@@ -105,8 +119,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return usageErrorf("want at least one PATH, a log file or a folder of logs")
+	if fs.NArg() == 0 && !*rebuild {
+		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild)")
 	}
 	asOf := asOfFlag.t
 	if asOf.IsZero() {
@@ -146,12 +160,20 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 
 	began := time.Now()
 	started := began
-	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true})
+	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true,
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
 	if err != nil {
 		return err
 	}
-	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects",
-		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects)
+	var upgraded string
+	if r := sum.Rekeyed; r != nil {
+		upgraded = fmt.Sprintf("; re-keyed the stored sessions to key version %d (%d rows kept, %d stored twice dropped)", r.ToVersion, r.Rows, r.Duplicates)
+	}
+	if r := sum.Rebuilt; r != nil {
+		upgraded = fmt.Sprintf("; rebuilt from every log, replacing version %d (%d rows; %d rows of %d logs no longer on disk kept)", r.PreviousVersion, r.PreviousRows, r.KeptRows, len(r.Missing))
+	}
+	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects%s",
+		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects, upgraded)
 	ingestErr := ingestOutcome(sum, float64(maxRejects))
 
 	if lic != nil && (lic.QMS.URL != "" || lic.QMS.Import != "") { // qms.go: the servers' own CAL state
@@ -224,6 +246,9 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	var warnings []error
 	if ingestErr != nil {
 		warnings = append(warnings, ingestErr)
+	}
+	for _, w := range sum.Warnings { // offset-less times without their zone
+		warnings = append(warnings, errors.New(w))
 	}
 	outcome := runOutcome(ingestErr, alerts)
 	mail := runSummary{AsOf: st.Info.AsOf.Format(dataset.AsOfLayout), Out: *out, Steps: steps, Summary: tables["summary"], Alerts: alerts, Warnings: warnings, Code: exitCode(outcome)}
