@@ -1,24 +1,27 @@
 package metering
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/qvmeter/qvmeter/dataset"
+	"github.com/qvmeter/qvmeter/parse"
 )
 
 // Display names: a user is shown as the logs spell it, from the dataset's
 // user column, which the decoder fills from the same field the user key
 // came from (parse.UserDisplay: the first of Authenticated User and
 // Identifying User that is not blank, else the Client Machine
-// Identification). Rows written before that column (null there) fall back
-// to the Authenticated User, else the Identifying User, an empty one being
-// absent. Where a user has several spellings (CORP\Anna, corp\anna), the
+// Identification). Rows written before that column (null there) are
+// spelled by parse.UserDisplay from the two user fields. Where a user has several spellings (CORP\Anna, corp\anna), the
 // first in sort order is kept (Dicts.SetUserDisplay).
 
 // displayName is how a stored row spells its user.
 func displayName(r *dataset.SessionRow) string {
-	return cmp.Or(deref(r.User), deref(r.AuthenticatedUser), deref(r.IdentifyingUser))
+	if user := deref(r.User); user != "" {
+		return user
+	}
+	// An anonymous session has no spelling: its key is shown.
+	return parse.UserDisplay(deref(r.AuthenticatedUser), deref(r.IdentifyingUser), "")
 }
 
 // optionalColumn tells whether a column of datasetColumns may be missing
