@@ -307,23 +307,14 @@ func Recover(dir string, cat *Catalog) error {
 	if err := removeObsolete(dir, cat); err != nil {
 		return err
 	}
-	for _, sub := range []string{SessionsDir, RejectsDir} {
-		root := filepath.Join(dir, sub)
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), TmpSuffix) {
-				return os.Remove(path)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+	removeTemps := func(path string, d fs.DirEntry) error {
+		if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), TmpSuffix) {
+			return os.Remove(path)
 		}
+		return nil
+	}
+	if err := walkData(dir, removeTemps); err != nil {
+		return err
 	}
 	CleanLeftovers(dir)
 	unknown, err := UnknownFiles(dir, cat)
@@ -357,39 +348,55 @@ func UnknownFiles(dir string, cat *Catalog) ([]string, error) {
 		known[f.Path] = true
 	}
 	var unknown []string
+	err := walkData(dir, func(path string, d fs.DirEntry) error {
+		if strings.HasPrefix(d.Name(), ".") && !isDataRoot(dir, path) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), ".parquet") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); !known[rel] {
+			unknown = append(unknown, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(unknown)
+	return unknown, nil
+}
+
+// walkData walks the data file folders, DIR/sessions and DIR/rejects (a
+// folder not there yet holds nothing), calling fn for every entry.
+func walkData(dir string, fn func(path string, d fs.DirEntry) error) error {
 	for _, sub := range []string{SessionsDir, RejectsDir} {
-		root := filepath.Join(dir, sub)
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(filepath.Join(dir, sub), func(path string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(d.Name(), ".") && path != root {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !strings.HasSuffix(d.Name(), ".parquet") {
-				return nil
-			}
-			rel, err := filepath.Rel(dir, path)
-			if err != nil {
-				return err
-			}
-			if rel = filepath.ToSlash(rel); !known[rel] {
-				unknown = append(unknown, rel)
-			}
-			return nil
+			return fn(path, d)
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	sort.Strings(unknown)
-	return unknown, nil
+	return nil
+}
+
+// isDataRoot tells whether path is one of the data file folders itself.
+func isDataRoot(dir, path string) bool {
+	return path == filepath.Join(dir, SessionsDir) || path == filepath.Join(dir, RejectsDir)
 }
 
 // finishRenames moves each file from its temporary to its final name where
