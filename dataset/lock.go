@@ -54,6 +54,9 @@ func Lock(ctx context.Context, dir string, wait time.Duration) (unlock func(), e
 		if waited+lockPoll > wait || ctx.Err() != nil {
 			owner, _ := os.ReadFile(f.Name())
 			f.Close()
+			if wait == 0 {
+				waited = 0 // refused at once, as asked: no wait to report
+			}
 			return nil, &ErrLocked{Dir: dir, Owner: strings.TrimSpace(string(owner)), Waited: waited}
 		}
 		select {
