@@ -43,10 +43,8 @@ func (w *sessionCALSweep) holding(client uint32, t int64) bool {
 func (w *sessionCALSweep) add(client uint32, start, end int64) {
 	start = max(start, w.now)
 	end = max(end, start+sessionCALMinimumHold)
-	for int(client) >= len(w.holdUntil) {
-		w.holdUntil = append(w.holdUntil, -1)
-		w.seenDay = append(w.seenDay, 0)
-	}
+	w.holdUntil = growTo(w.holdUntil, client, -1)
+	w.seenDay = growTo(w.seenDay, client, 0)
 	merging := w.holding(client, start)
 	w.advance(start)
 	if merging && w.holdUntil[client] >= 0 { // extends the client's current hold

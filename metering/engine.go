@@ -169,9 +169,7 @@ func (e *Engine) lateSession(s *Session) {
 
 // isExcluded matches the user's key against the exclude patterns once.
 func (e *Engine) isExcluded(user uint32) bool {
-	for int(user) >= len(e.excluded) {
-		e.excluded = append(e.excluded, 0)
-	}
+	e.excluded = growTo(e.excluded, user, 0)
 	if e.excluded[user] == 0 {
 		e.excluded[user] = 1
 		if _, excluded := e.cfg.License.ExcludedBy(e.Users.Name(user)); excluded {
@@ -211,9 +209,7 @@ func globMatch(pattern, key string) bool {
 
 // poolOf returns the pool a server belongs to, resolving it on first sight.
 func (e *Engine) poolOf(server uint32) *pool {
-	for int(server) >= len(e.serverPool) {
-		e.serverPool = append(e.serverPool, 0)
-	}
+	e.serverPool = growTo(e.serverPool, server, 0)
 	if e.serverPool[server] == 0 {
 		e.serverPool[server] = int32(e.resolvePool(e.Servers.Name(server))) + 1
 	}

@@ -150,9 +150,7 @@ func (r *holderRegistry) assign(kind holderKind, user, document uint32) *holder 
 		r.perDocument[[2]uint32{user, document}] = ref
 		r.activeByDoc[document]++
 	} else {
-		for int(user) >= len(r.perUser[kind]) {
-			r.perUser[kind] = append(r.perUser[kind], 0)
-		}
+		r.perUser[kind] = growTo(r.perUser[kind], user, 0)
 		r.perUser[kind][user] = ref
 	}
 	r.active[kind]++

@@ -126,18 +126,14 @@ func (in *interner) lacksSpelling(users []uint32) bool {
 
 // lookedAt marks that user's spellings have been read.
 func (in *interner) lookedAt(user uint32) {
-	for int(user) >= len(in.looked) {
-		in.looked = append(in.looked, false)
-	}
+	in.looked = growTo(in.looked, user, false)
 	in.looked[user] = true
 }
 
 // offerSpelling keeps a spelling of user if it is the first in sort order
 // seen, and then hands it over with the row group.
 func (in *interner) offerSpelling(rg *decodedRowGroup, user uint32, spelling []byte) {
-	for int(user) >= len(in.display) {
-		in.display = append(in.display, "")
-	}
+	in.display = growTo(in.display, user, "")
 	if len(spelling) > 0 && (in.display[user] == "" || string(spelling) < in.display[user]) {
 		in.display[user] = string(spelling)
 		rg.spellings = append(rg.spellings, userSpelling{user, in.display[user]})
@@ -190,9 +186,7 @@ func (in *interner) sessions(rg *decodedRowGroup) {
 
 // calClass folds a cal_class text id, each text once.
 func (in *interner) calClass(text uint32) parse.CALClass {
-	for int(text) >= len(in.classOf) {
-		in.classOf = append(in.classOf, -1)
-	}
+	in.classOf = growTo(in.classOf, text, -1)
 	if in.classOf[text] < 0 {
 		in.classOf[text] = int8(calClassOf(in.dicts[dictTexts].Name(text)))
 	}
@@ -245,9 +239,7 @@ func (in *interner) client(machine, clientType uint32) uint32 {
 		id = in.dicts[dictClients].ID(ClientKey(texts.Name(machine), texts.Name(clientType), "", ""))
 		in.clients[key] = id
 	}
-	for int(machine) >= len(in.clientOf) {
-		in.clientOf = append(in.clientOf, cachedClient{})
-	}
+	in.clientOf = growTo(in.clientOf, machine, cachedClient{})
 	in.clientOf[machine] = cachedClient{clientType + 1, id}
 	return id
 }

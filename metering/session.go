@@ -107,9 +107,7 @@ func newDicts() Dicts {
 // differ (CORP\Anna, corp\anna) the first in sort order is kept, so the
 // result does not depend on the order sessions are read in.
 func (d *Dicts) SetUserDisplay(user uint32, spelling string) {
-	for int(user) >= len(d.display) {
-		d.display = append(d.display, "")
-	}
+	d.display = growTo(d.display, user, "")
 	if spelling != "" && (d.display[user] == "" || spelling < d.display[user]) {
 		d.display[user] = spelling
 	}

@@ -89,9 +89,7 @@ func (e *Engine) assignShared(p *pool, s *Session) (parse.CALClass, string) {
 // identified users can be given named, document, professional or analyzer
 // licences.
 func (e *Engine) isIdentified(s *Session) bool {
-	for int(s.User) >= len(e.identified) {
-		e.identified = append(e.identified, 0)
-	}
+	e.identified = growTo(e.identified, s.User, 0)
 	if e.identified[s.User] == 0 {
 		machine, _, _ := strings.Cut(e.Clients.Name(s.Client), "\x00")
 		e.identified[s.User] = 1
