@@ -283,3 +283,25 @@ func FuzzResumeFromCheckpoint(f *testing.F) {
 		require.Equal(t, readDataset(t, fresh), readDataset(t, data))
 	})
 }
+
+// Issue 10, "NUL runs are skipped to the next line start": a log whose tail
+// a crash zeroed and the server then went on writing keeps the line after
+// the NUL run, whole, and counts the run.
+func TestLineAfterNULRunKept(t *testing.T) {
+	dir := t.TempDir()
+	ss := sessions(4)
+	head := logText(columns29, true, ss[:3])
+	tail := logText(columns29, false, ss[3:])
+	writeLog(t, filepath.Join(dir, "logs", "Sessions_QVS-CRASH_2024-02-01.log"), head+strings.Repeat("\x00", 512)+tail)
+	data := filepath.Join(dir, "data")
+	sum := runOpts(t, ingest.Options{Data: data, Paths: []string{filepath.Join(dir, "logs")}})
+	require.EqualValues(t, 4, sum.RowsStored, "the line after the NUL run is a session")
+	require.Zero(t, sum.Rejects)
+	rows := readDataset(t, data)
+	require.Len(t, rows, 4)
+	for _, r := range rows {
+		require.NotNil(t, r.ExeType)
+		require.Equal(t, "RLS64", *r.ExeType, "no NUL byte carried into a field")
+	}
+	require.Contains(t, fmt.Sprint(sum.Servers["QVS-CRASH"].Readings()), "nul_runs")
+}
