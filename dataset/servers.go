@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -34,19 +33,12 @@ type sessionTimes struct {
 // the three columns' pages directly: a fraction of the file, and no row
 // assembled (reading whole rows costs ten times as much).
 func readSessionTimes(path string, fn func(sessionTimes)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := parquet.OpenFile(f, info.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
+	return ReadParquet(path, func(pf *parquet.File) error { return sessionTimesOf(path, pf, fn) }, parquet.SkipPageIndex(true))
+}
+
+// sessionTimesOf calls fn for every session of the open file pf.
+func sessionTimesOf(path string, pf *parquet.File, fn func(sessionTimes)) error {
+	var err error
 	var leaves [3]int
 	for i, name := range []string{"server", "session_start", "session_end"} {
 		leaf, ok := pf.Schema().Lookup(name)

@@ -156,19 +156,11 @@ func (ks *keySet) month(month string) (map[uint64]struct{}, error) {
 
 // readSessionKeys adds the session_key column of a stored file to set.
 func readSessionKeys(path string, set map[uint64]struct{}) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := parquet.OpenFile(f, info.Size())
-	if err != nil {
-		return err
-	}
+	return dataset.ReadParquet(path, func(pf *parquet.File) error { return sessionKeysOf(path, pf, set) })
+}
+
+// sessionKeysOf adds the session_key column of the open file pf to set.
+func sessionKeysOf(path string, pf *parquet.File, set map[uint64]struct{}) error {
 	leaf, ok := pf.Schema().Lookup("session_key")
 	if !ok {
 		return nil

@@ -3,7 +3,6 @@ package metering
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/qvmeter/qvmeter/dataset"
@@ -69,7 +68,7 @@ func longestSession(files *dataset.Files) (int64, error) {
 	var longest int64
 	for _, m := range files.Months {
 		for _, path := range m.Files {
-			err := withParquetFile(path, func(f *parquet.File) error {
+			err := dataset.ReadParquet(path, func(f *parquet.File) error {
 				leaf, ok := f.Schema().Lookup("duration_ms")
 				if !ok {
 					return fmt.Errorf("no duration_ms column")
@@ -92,21 +91,4 @@ func longestSession(files *dataset.Files) (int64, error) {
 		}
 	}
 	return longest, nil
-}
-
-func withParquetFile(path string, use func(*parquet.File) error) error {
-	file, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	f, err := parquet.OpenFile(file, info.Size(), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return err
-	}
-	return use(f)
 }

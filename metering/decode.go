@@ -116,7 +116,7 @@ func decode(ctx context.Context, files *dataset.Files, in *interner, out chan<- 
 	}
 	for _, m := range files.Months {
 		for _, path := range m.Files {
-			err := withParquetFile(path, func(f *parquet.File) error {
+			err := dataset.ReadParquet(path, func(f *parquet.File) error {
 				var leaves [numColumns]int
 				for i, name := range datasetColumns {
 					leaf, ok := f.Schema().Lookup(name)
