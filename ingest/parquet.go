@@ -189,16 +189,14 @@ type columnWriter struct {
 
 	// The open column chunk: its dictionary, its compressed data pages
 	// and what the metadata says of them.
-	dict        map[string]int32
-	dictData    []byte
-	dictOffsets []uint32
-	remap       []int32 // batch dictionary index → dict index + 1 (0: not yet mapped)
-	chunk       bytes.Buffer
-	pages       []pageInfo
-	values      int64 // values written, nulls included
-	nullCount   int64
-	rawBytes    int64  // uncompressed size: headers and page bodies
-	min, max    []byte // the chunk's bounds, as pageInfo's
+	dict      parse.Dictionary
+	remap     []int32 // batch dictionary index → dict index + 1 (0: not yet mapped)
+	chunk     bytes.Buffer
+	pages     []pageInfo
+	values    int64 // values written, nulls included
+	nullCount int64
+	rawBytes  int64  // uncompressed size: headers and page bodies
+	min, max  []byte // the chunk's bounds, as pageInfo's
 
 	// The row groups' chunks, for the page index written at the end.
 	chunks []chunkIndex
@@ -226,6 +224,7 @@ func newSessionWriter(out io.Writer) *sessionWriter {
 	for i, c := range sessionColumns {
 		s.columns[i].sessionColumn = c
 		s.columns[i].offsets = []uint32{0}
+		s.columns[i].dict.Reset()
 	}
 	s.write4([]byte("PAR1"))
 	return s
@@ -299,7 +298,7 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 			}
 			i := indices[row]
 			if c.remap[i] == 0 {
-				c.remap[i] = c.intern(dict.Value(int(i))) + 1
+				c.remap[i] = c.dict.Intern(stringBytes(dict.Value(int(i)))) + 1
 			}
 			c.indices = append(c.indices, c.remap[i]-1)
 		}
@@ -308,7 +307,7 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 			switch {
 			case !valid(row):
 			case c.kind == kindDict: // client_machine_id and client_address: plain in Arrow, as they seldom repeat within a batch
-				c.indices = append(c.indices, c.intern(a.Value(int(row))))
+				c.indices = append(c.indices, c.dict.Intern(stringBytes(a.Value(int(row)))))
 			default:
 				c.data = append(c.data, a.Value(int(row))...)
 				c.offsets = append(c.offsets, uint32(len(c.data)))
@@ -337,21 +336,6 @@ func (c *columnWriter) addInt64s(values []int64, keep []int32, valid func(int32)
 			c.ints = append(c.ints, values[row])
 		}
 	}
-}
-
-// intern returns the row group dictionary index of v, adding it if new.
-func (c *columnWriter) intern(v string) int32 {
-	if i, ok := c.dict[v]; ok {
-		return i
-	}
-	if c.dict == nil {
-		c.dict = map[string]int32{}
-	}
-	i := int32(len(c.dict))
-	c.dict[strings.Clone(v)] = i
-	c.dictData = append(c.dictData, v...)
-	c.dictOffsets = append(c.dictOffsets, uint32(len(c.dictData)))
-	return i
 }
 
 // flushPage encodes, compresses and appends the open page of every column
@@ -485,16 +469,16 @@ func (s *sessionWriter) flushRowGroup() {
 		var dictBytes int64
 		if c.kind == kindDict {
 			meta.DictionaryPageOffset = start
-			body, err := (&plain.Encoding{}).EncodeByteArray(s.scratch[:0], c.dictData, append([]uint32{0}, c.dictOffsets...))
-			if err != nil {
-				s.err = err
-				return
+			body := s.scratch[:0]
+			for v := range int32(c.dict.Len()) {
+				body = binary.LittleEndian.AppendUint32(body, uint32(len(c.dict.Value(v))))
+				body = append(body, c.dict.Value(v)...)
 			}
 			s.scratch = body
 			var dictChunk columnWriter
 			dictChunk.path = c.path
 			header := format.PageHeader{Type: format.DictionaryPage, DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{
-				NumValues: int32(len(c.dict)), Encoding: format.Plain,
+				NumValues: int32(c.dict.Len()), Encoding: format.Plain,
 			})}
 			c.rawBytes += s.writePage(&dictChunk, &header, body)
 			dictBytes = int64(dictChunk.chunk.Len())
@@ -526,8 +510,7 @@ func (s *sessionWriter) flushRowGroup() {
 
 		c.pages = nil
 		c.chunk.Reset()
-		clear(c.dict)
-		c.dictData, c.dictOffsets = c.dictData[:0], c.dictOffsets[:0]
+		c.dict.Reset()
 		c.remap = c.remap[:0]
 		c.values, c.nullCount, c.rawBytes, c.min, c.max = 0, 0, 0, nil, nil
 	}
@@ -588,3 +571,5 @@ func (s *sessionWriter) writeThrift(v any) (int64, int32) {
 	s.write4(b)
 	return at, int32(len(b))
 }
+
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

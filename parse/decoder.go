@@ -538,7 +538,7 @@ func (d *Decoder) putUser(l *layout, fields [][]byte, row int) {
 	}
 	u := &(*memo)[idx]
 	if u.key < 0 {
-		value := src.dict.value(idx)
+		value := src.dict.Value(idx)
 		d.scratch = appendUserKey(d.scratch[:0], value)
 		u.key = d.dicts[ColUserKey].intern(d.scratch)
 		u.name = d.dicts[ColUser].intern(trimSpaces(value))
@@ -573,7 +573,7 @@ func (d *Decoder) derivedKeyInto(target *dictColumn, memo *[]int32, src *dictCol
 	if k := (*memo)[idx]; k >= 0 {
 		return k
 	}
-	d.scratch = fold(d.scratch[:0], src.dict.value(idx))
+	d.scratch = fold(d.scratch[:0], src.dict.Value(idx))
 	k := target.intern(d.scratch)
 	(*memo)[idx] = k
 	return k
@@ -589,7 +589,7 @@ func (d *Decoder) calClass(l *layout, row int) CALClass {
 		d.calClassOf = append(d.calClassOf, -1)
 	}
 	if d.calClassOf[idx] < 0 {
-		d.calClassOf[idx] = int8(ClassifyCAL(src.dict.value(idx)))
+		d.calClassOf[idx] = int8(ClassifyCAL(src.dict.Value(idx)))
 	}
 	class := CALClass(d.calClassOf[idx])
 	if class == CALUnknown {
@@ -608,7 +608,7 @@ func (d *Decoder) exitClass(l *layout, row int) ExitClass {
 		d.exitClassOf = append(d.exitClassOf, -1)
 	}
 	if d.exitClassOf[idx] < 0 {
-		d.exitClassOf[idx] = int8(ClassifyExit(src.dict.value(idx)))
+		d.exitClassOf[idx] = int8(ClassifyExit(src.dict.Value(idx)))
 	}
 	return ExitClass(d.exitClassOf[idx])
 }
