@@ -2,6 +2,7 @@ package parse
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -177,6 +178,17 @@ type stringColumn struct {
 func (c *stringColumn) reset(pool *bufferPool, capacity int) {
 	c.stringValues.reset(capacity, capacity*36)
 	c.validity.reset(pool, capacity)
+}
+
+// grow makes room for capacity rows: the bytes grow with the rows (append
+// alone would grow them by a quarter at a time, copying them again and
+// again while a batch fills).
+func (c *stringColumn) grow(pool *bufferPool, capacity int) {
+	c.validity.grow(pool, capacity)
+	c.offsets = slices.Grow(c.offsets, capacity+1-len(c.offsets))
+	if rows := c.len(); rows > 0 {
+		c.data = slices.Grow(c.data, len(c.data)*capacity/rows-len(c.data))
+	}
 }
 
 func (c *stringColumn) put(row int, b []byte) {
