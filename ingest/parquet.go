@@ -271,13 +271,13 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 		return
 	}
 	col := rec.Column(c.arrow)
-	valid := func(row int32) bool { return true }
+	valid := validity{}
 	if col.NullN() > 0 {
-		valid = func(row int32) bool { return col.IsValid(int(row)) }
+		valid = validity{col.NullBitmapBytes(), col.Data().Offset()}
 	}
 	if c.optional {
 		for _, row := range keep {
-			if valid(row) {
+			if valid.at(row) {
 				c.levels = append(c.levels, 1)
 			} else {
 				c.levels = append(c.levels, 0)
@@ -293,7 +293,7 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 			c.remap = append(c.remap, make([]int32, dict.Len()-len(c.remap))...)
 		}
 		for _, row := range keep {
-			if !valid(row) {
+			if !valid.at(row) {
 				continue
 			}
 			i := indices[row]
@@ -305,7 +305,7 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 	case *array.String:
 		for _, row := range keep {
 			switch {
-			case !valid(row):
+			case !valid.at(row):
 			case c.kind == kindDict: // client_machine_id and client_address: plain in Arrow, as they seldom repeat within a batch
 				c.indices = append(c.indices, c.dict.Intern(stringBytes(a.Value(int(row)))))
 			default:
@@ -316,7 +316,7 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 	case *array.Float64:
 		values := a.Float64Values()
 		for _, row := range keep {
-			if valid(row) {
+			if valid.at(row) {
 				c.doubles = append(c.doubles, values[row])
 			}
 		}
@@ -330,9 +330,20 @@ func (c *columnWriter) add(rec arrow.Record, keep []int32, keys []uint64) {
 	}
 }
 
-func (c *columnWriter) addInt64s(values []int64, keep []int32, valid func(int32) bool) {
+// validity reads an Arrow validity bitmap; a nil one has no nulls.
+type validity struct {
+	bits   []byte
+	offset int
+}
+
+func (v validity) at(row int32) bool {
+	i := v.offset + int(row)
+	return v.bits == nil || v.bits[i>>3]&(1<<(i&7)) != 0
+}
+
+func (c *columnWriter) addInt64s(values []int64, keep []int32, valid validity) {
 	for _, row := range keep {
-		if valid(row) {
+		if valid.at(row) {
 			c.ints = append(c.ints, values[row])
 		}
 	}
