@@ -443,6 +443,12 @@ func doubleBounds(vals []float64) (lo, hi float64, ok bool) {
 // writePage compresses a page body and appends it with its header to the
 // column chunk. It returns the uncompressed size, header included.
 func (s *sessionWriter) writePage(c *columnWriter, header *format.PageHeader, body []byte) int64 {
+	if len(body) > math.MaxInt32 {
+		if s.err == nil {
+			s.err = fmt.Errorf("writing column %s: a page of %d bytes is beyond Parquet's 2 GiB", c.path[0], len(body))
+		}
+		return 0
+	}
 	var err error
 	s.zipped, err = zstdFast.Encode(s.zipped, body)
 	if err == nil {
