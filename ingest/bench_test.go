@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,9 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	measure := func(b *testing.B, mode string) (time.Duration, int64) {
+	// measure runs one child and returns its wall time, peak RSS and the
+	// size of the Parquet files it wrote.
+	measure := func(b *testing.B, mode string) (time.Duration, int64, int64) {
 		data := filepath.Join(b.TempDir(), "data")
 		if err := os.MkdirAll(data, 0o755); err != nil {
 			b.Fatal(err)
@@ -59,26 +62,47 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatalf("%s: %v", mode, err)
 		}
 		elapsed := time.Since(started)
-		return elapsed, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+		return elapsed, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024, parquetBytes(b, data)
 	}
 	var ingestTime, duckTime time.Duration
-	var ingestRSS, duckRSS int64
+	var ingestRSS, duckRSS, ingestSize, duckSize int64
 	b.Run("qvmeter-ingest", func(b *testing.B) {
 		b.SetBytes(info.Size())
 		for range b.N {
-			ingestTime, ingestRSS = measure(b, "ingest")
+			ingestTime, ingestRSS, ingestSize = measure(b, "ingest")
 		}
 		b.ReportMetric(float64(ingestRSS)/(1<<20), "MiB-peak-RSS")
+		b.ReportMetric(float64(ingestSize)/1e6, "MB-dataset")
 	})
 	b.Run("duckdb-copy", func(b *testing.B) {
 		b.SetBytes(info.Size())
 		for range b.N {
-			duckTime, duckRSS = measure(b, "duckdb-copy")
+			duckTime, duckRSS, duckSize = measure(b, "duckdb-copy")
 		}
 		b.ReportMetric(float64(duckRSS)/(1<<20), "MiB-peak-RSS")
+		b.ReportMetric(float64(duckSize)/1e6, "MB-dataset")
 	})
 	if ingestTime > 0 && duckTime > 0 {
-		b.Logf("1 GiB log: qvmeter ingest %v (peak RSS %d MiB), DuckDB COPY %v (peak RSS %d MiB): ingest is %.2fx faster",
-			ingestTime.Round(time.Millisecond), ingestRSS>>20, duckTime.Round(time.Millisecond), duckRSS>>20, float64(duckTime)/float64(ingestTime))
+		b.Logf("1 GiB log: qvmeter ingest %v (peak RSS %d MiB), DuckDB COPY %v (peak RSS %d MiB): ingest is %.2fx faster (goal 2.5x); dataset %.1f MB vs DuckDB's %.1f MB (goal: no larger)",
+			ingestTime.Round(time.Millisecond), ingestRSS>>20, duckTime.Round(time.Millisecond), duckRSS>>20, float64(duckTime)/float64(ingestTime),
+			float64(ingestSize)/1e6, float64(duckSize)/1e6)
 	}
+}
+
+// parquetBytes is the size of the Parquet files under dir: the dataset's
+// session and reject files, or DuckDB's one file.
+func parquetBytes(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".parquet" {
+			return err
+		}
+		info, err := d.Info()
+		n += info.Size()
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -179,6 +180,17 @@ func (c *stringColumn) reset(pool *bufferPool, capacity int) {
 	c.validity.reset(pool, capacity)
 }
 
+// grow makes room for capacity rows: the bytes grow with the rows (append
+// alone would grow them by a quarter at a time, copying them again and
+// again while a batch fills).
+func (c *stringColumn) grow(pool *bufferPool, capacity int) {
+	c.validity.grow(pool, capacity)
+	c.offsets = slices.Grow(c.offsets, capacity+1-len(c.offsets))
+	if rows := c.len(); rows > 0 {
+		c.data = slices.Grow(c.data, len(c.data)*capacity/rows-len(c.data))
+	}
+}
+
 func (c *stringColumn) put(row int, b []byte) {
 	c.add(b)
 	c.set(row)
@@ -193,41 +205,110 @@ func (c *stringColumn) array(pool *bufferPool) arrow.Array {
 	return makeArray(c.arrayData(c.validity.buffer(pool), c.nulls))
 }
 
-// dictColumn is a dictionary-encoded string column. Values are interned in
-// an open-addressing hash table over the batch's dictionary, so a repeated
-// value costs one hash and one compare, and no allocation. A table slot
-// holds the value's index and the high half of its hash, so that a probe
-// compares bytes only for a real candidate: with thousands of distinct users
-// or clients in a batch, every extra memory access is a cache miss. The
-// previous row's value is checked first: columns such as Exe Version or CAL
-// Type repeat row after row.
-type dictColumn struct {
-	dict    stringValues
-	hashes  []uint64 // hash of each dictionary value, to rebuild the table
-	table   []uint64 // hash tag (high 32 bits) | dictionary index + 1; 0 = empty
-	indices []int32
-	validity
-	last int32 // dictionary index of the previous row's value, or -1
+// Dictionary interns byte strings as dense indices 0, 1, 2, … in the order
+// first seen: the decoder's dictionary encoding of a string column, and the
+// Parquet writer's (ingest). Values are kept in an open-addressing hash
+// table, so a repeated value costs one hash and one compare, and no
+// allocation. A table slot holds the value's index and the high half of its
+// hash, so that a probe compares bytes only for a real candidate: with
+// thousands of distinct users or clients, every extra memory access is a
+// cache miss. The last value interned is checked first: columns such as Exe
+// Version or CAL Type repeat row after row.
+type Dictionary struct {
+	dict   stringValues
+	hashes []uint64 // hash of each value, to rebuild the table
+	table  []uint64 // hash tag (high 32 bits) | index + 1; 0 = empty
+	last   int32    // index of the last value interned, or -1
 }
 
 const tagMask uint64 = 0xFFFFFFFF_00000000
 
 var dictSeed = maphash.MakeSeed()
 
+// Reset empties the dictionary, keeping its memory. A Dictionary must be
+// Reset before its first use.
+func (d *Dictionary) Reset() {
+	d.dict.offsets, d.dict.data = append(d.dict.offsets[:0], 0), d.dict.data[:0]
+	d.clear()
+}
+
+// clear empties the table for new values, which the caller has just
+// allocated.
+func (d *Dictionary) clear() {
+	d.hashes = d.hashes[:0]
+	if d.table == nil {
+		d.table = make([]uint64, 256)
+	} else {
+		clear(d.table)
+	}
+	d.last = -1
+}
+
+// Len returns the number of values.
+func (d *Dictionary) Len() int { return d.dict.len() }
+
+// Value returns value i. It shares the dictionary's memory: valid until
+// the next Reset.
+func (d *Dictionary) Value(i int32) []byte { return d.dict.value(i) }
+
+// Intern returns the index of b, adding it if new.
+func (d *Dictionary) Intern(b []byte) int32 {
+	if d.last >= 0 && string(d.dict.value(d.last)) == string(b) {
+		return d.last
+	}
+	h := maphash.Bytes(dictSeed, b)
+	tag := h & tagMask
+	mask := uint64(len(d.table) - 1)
+	for slot := h & mask; ; slot = (slot + 1) & mask {
+		e := d.table[slot]
+		if e == 0 {
+			idx := int32(d.dict.len())
+			d.dict.add(b)
+			d.hashes = append(d.hashes, h)
+			d.table[slot] = tag | uint64(idx+1)
+			if 2*len(d.hashes) > len(d.table) {
+				d.rehash()
+			}
+			d.last = idx
+			return idx
+		}
+		if e&tagMask == tag {
+			if idx := int32(uint32(e)) - 1; string(d.dict.value(idx)) == string(b) {
+				d.last = idx
+				return idx
+			}
+		}
+	}
+}
+
+func (d *Dictionary) rehash() {
+	d.table = make([]uint64, 2*len(d.table))
+	mask := uint64(len(d.table) - 1)
+	for idx, h := range d.hashes {
+		slot := h & mask
+		for d.table[slot] != 0 {
+			slot = (slot + 1) & mask
+		}
+		d.table[slot] = h&tagMask | uint64(idx+1)
+	}
+}
+
+// dictColumn is a dictionary-encoded string column: its batch's
+// Dictionary and each row's index.
+type dictColumn struct {
+	dict    Dictionary
+	indices []int32
+	validity
+}
+
 func (c *dictColumn) reset(pool *bufferPool, capacity int) {
 	// The previous batch's dictionary was handed to Arrow: take new memory,
 	// as much as it ended with, so that a column with thousands of users or
 	// clients does not grow its dictionary step by step in every batch.
-	c.dict.reset(max(64, c.dict.len()), max(1024, len(c.dict.data)))
-	c.hashes = c.hashes[:0]
-	if c.table == nil {
-		c.table = make([]uint64, 256)
-	} else {
-		clear(c.table)
-	}
+	c.dict.dict.reset(max(64, c.dict.Len()), max(1024, len(c.dict.dict.data)))
+	c.dict.clear()
 	c.indices = arrow.Int32Traits.CastFromBytes(pool.Allocate(capacity * 4))
 	c.validity.reset(pool, capacity)
-	c.last = -1
 }
 
 func (c *dictColumn) grow(pool *bufferPool, capacity int) {
@@ -236,46 +317,7 @@ func (c *dictColumn) grow(pool *bufferPool, capacity int) {
 }
 
 // intern returns the dictionary index of b, adding it if new.
-func (c *dictColumn) intern(b []byte) int32 {
-	if c.last >= 0 && string(c.dict.value(c.last)) == string(b) {
-		return c.last
-	}
-	h := maphash.Bytes(dictSeed, b)
-	tag := h & tagMask
-	mask := uint64(len(c.table) - 1)
-	for slot := h & mask; ; slot = (slot + 1) & mask {
-		e := c.table[slot]
-		if e == 0 {
-			idx := int32(c.dict.len())
-			c.dict.add(b)
-			c.hashes = append(c.hashes, h)
-			c.table[slot] = tag | uint64(idx+1)
-			if 2*len(c.hashes) > len(c.table) {
-				c.rehash()
-			}
-			c.last = idx
-			return idx
-		}
-		if e&tagMask == tag {
-			if idx := int32(uint32(e)) - 1; string(c.dict.value(idx)) == string(b) {
-				c.last = idx
-				return idx
-			}
-		}
-	}
-}
-
-func (c *dictColumn) rehash() {
-	c.table = make([]uint64, 2*len(c.table))
-	mask := uint64(len(c.table) - 1)
-	for idx, h := range c.hashes {
-		slot := h & mask
-		for c.table[slot] != 0 {
-			slot = (slot + 1) & mask
-		}
-		c.table[slot] = h&tagMask | uint64(idx+1)
-	}
-}
+func (c *dictColumn) intern(b []byte) int32 { return c.dict.Intern(b) }
 
 func (c *dictColumn) put(row int, b []byte) int32 {
 	idx := c.intern(b)
@@ -299,7 +341,7 @@ func (c *dictColumn) putIndex(row int, idx int32) {
 func (c *dictColumn) array(pool *bufferPool, rows int) arrow.Array {
 	indices := makeArray(newData(arrow.PrimitiveTypes.Int32, rows, []*memory.Buffer{c.buffer(pool), pool.buffer(arrow.Int32Traits.CastToBytes(c.indices))}, c.nulls))
 	defer indices.Release()
-	dict := makeArray(c.dict.arrayData(nil, 0))
+	dict := makeArray(c.dict.dict.arrayData(nil, 0))
 	defer dict.Release()
 	return array.NewDictionaryArray(DictString, indices, dict)
 }

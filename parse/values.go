@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -30,13 +31,23 @@ func parseTime(b []byte, z *zone) (ms int64, how timeRead, ok bool) {
 		return 0, 0, false
 	}
 	var v [6]int // year, month, day, hour, minute, second
-	for i, pos := range at {
-		width := 2
-		if i == 0 {
-			width = 4
-		}
-		if v[i], ok = digits(b[pos : pos+width]); !ok {
+	if at == &compactAt && len(b) >= 17 {
+		// YYYYMMDD and hhmmss, eight bytes at a time.
+		date, ok1 := digitPairs(binary.LittleEndian.Uint64(b[0:8]), 0)
+		clock, ok2 := digitPairs(binary.LittleEndian.Uint64(b[9:17]), 2)
+		if !ok1 || !ok2 {
 			return 0, 0, false
+		}
+		v = [6]int{date[0]*100 + date[1], date[2], date[3], clock[0], clock[1], clock[2]}
+	} else {
+		for i, pos := range at {
+			width := 2
+			if i == 0 {
+				width = 4
+			}
+			if v[i], ok = digits(b[pos : pos+width]); !ok {
+				return 0, 0, false
+			}
 		}
 	}
 	year, month, day, hour, min, sec := v[0], v[1], v[2], v[3], v[4], v[5]
@@ -90,6 +101,21 @@ func parseTime(b []byte, z *zone) (ms int64, how timeRead, ok bool) {
 		return local - offset, timeWithOffset, true
 	}
 	return 0, 0, false
+}
+
+// digitPairs reads eight bytes (little-endian in w) as four two-digit
+// numbers; the last ignore bytes may be anything. All at once: a byte is a
+// digit when neither w - '0' nor w + (0x7F - '9') sets its high bit (an
+// earlier byte's borrow can only flag a byte when that byte is no digit
+// itself).
+func digitPairs(w uint64, ignore int) ([4]int, bool) {
+	mask := uint64(0x8080808080808080) >> (8 * ignore)
+	if ((w-0x3030303030303030)|(w+0x4646464646464646))&mask != 0 {
+		return [4]int{}, false
+	}
+	d := w - 0x3030303030303030
+	d = d*10 + d>>8 // byte 2i: the pair of digits 2i and 2i+1
+	return [4]int{int(d & 0xFF), int(d >> 16 & 0xFF), int(d >> 32 & 0xFF), int(d >> 48 & 0xFF)}, true
 }
 
 // digits reads a short run of ASCII digits.

@@ -32,6 +32,13 @@ func TestParseTime(t *testing.T) {
 		{"truncated", "20230101T1200", "", 0},
 		{"bad offset", "20230101T120000.000+2x00", "", 0},
 		{"empty", "", "", 0},
+		// The compact form's digits are read eight bytes at a time: a
+		// non-digit anywhere in them, above or below '0'..'9', is no time.
+		{"byte below '0' in the date", "2023010/T120000.000+0000", "", 0},
+		{"byte above '9' in the clock", "20230101T12000:.000+0000", "", 0},
+		{"high byte in the clock", "20230101T1\xb00000.000+0000", "", 0},
+		{"space in the year", "2 230101T120000.000+0000", "", 0},
+		{"every digit", "19870623T195948.000+0000", "1987-06-23T19:59:48Z", timeWithOffset},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
