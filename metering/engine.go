@@ -167,46 +167,6 @@ func (e *Engine) lateSession(s *Session) {
 	a.Observed++
 }
 
-// isExcluded matches the user's key against the exclude patterns once.
-func (e *Engine) isExcluded(user uint32) bool {
-	e.excluded = growTo(e.excluded, user, 0)
-	if e.excluded[user] == 0 {
-		e.excluded[user] = 1
-		if _, excluded := e.cfg.License.ExcludedBy(e.Users.Name(user)); excluded {
-			e.excluded[user] = 2
-		}
-	}
-	return e.excluded[user] == 2
-}
-
-// globMatch matches a lower-cased pattern with * (any run) and ? (one
-// character) against a key. Backslashes are literal: patterns are Windows
-// accounts such as corp\svc_*.
-func globMatch(pattern, key string) bool {
-	star, mark := -1, 0
-	p, k := 0, 0
-	for k < len(key) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
-			p++
-			k++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, k
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			k = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
-
 // poolOf returns the pool a server belongs to, resolving it on first sight.
 func (e *Engine) poolOf(server uint32) *pool {
 	e.serverPool = growTo(e.serverPool, server, 0)
