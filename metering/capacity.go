@@ -20,10 +20,45 @@ type capacityKey struct {
 }
 
 type capacityCell struct {
-	key                                  capacityKey
-	minutes, sessions                    int64
+	key               capacityKey
+	minutes, sessions int64
+	capacityCounts
+}
+
+// capacityCounts are a cell's counts of flagged sessions, zero in most.
+type capacityCounts struct {
 	missing, missingMin, missingMax      int64
 	notMultipleOf6, aboveDuration, spans int64
+}
+
+// sealedRow is a capacity table row of a sealed month: 40 bytes where the
+// row is 144 and the cell 80, since the rows of every month are held until
+// the table is written. flagged is 1 + the index of its counts in
+// capacityLedger.flagged, 0 when they are all zero.
+type sealedRow struct {
+	key               capacityKey
+	minutes, sessions int64
+	flagged           int32
+}
+
+// add sums a cell into the row, which has the same key (booked twice).
+func (l *capacityLedger) add(r *sealedRow, c *capacityCell) {
+	r.minutes, _ = addSaturating(r.minutes, c.minutes) // saturated: its month is already an anomaly
+	r.sessions += c.sessions
+	if c.capacityCounts == (capacityCounts{}) {
+		return
+	}
+	if r.flagged == 0 {
+		l.flagged = append(l.flagged, capacityCounts{})
+		r.flagged = int32(len(l.flagged))
+	}
+	f := &l.flagged[r.flagged-1]
+	f.missing += c.missing
+	f.missingMin += c.missingMin
+	f.missingMax += c.missingMax
+	f.notMultipleOf6 += c.notMultipleOf6
+	f.aboveDuration += c.aboveDuration
+	f.spans += c.spans
 }
 
 // monthBudget is one UTC month of a pool's capacity budget.
@@ -31,6 +66,7 @@ type monthBudget struct {
 	minutes, sessions int64
 	exhaustedAt       int64 // 0: not reached
 	implausible       int64 // counts set aside (implausible.go)
+	users             int64 // distinct users in the month's rows, counted when sealed
 }
 
 // capacityLedger sums Analyzer Capacity minutes as logged in CAL Usage Count,
@@ -41,14 +77,23 @@ type capacityLedger struct {
 	// come in end order, so it is cleared when a new month starts, and stays
 	// small; a key booked again after that (out of order) gets a second cell,
 	// merged when the table is written.
-	index     map[capacityKey]int32
-	indexed   month
-	cells     []capacityCell
-	months    map[month]*monthBudget
-	last      *monthBudget // the month booked last, and its number
-	lastMonth month
-	limit     int64 // budget + overage ceiling; < 0 unlimited or unknown
-	endMonth  monthCache
+	index   map[capacityKey]int32
+	indexed month
+	cells   []capacityCell // of the months not sealed yet
+	order   []cellOrder    // sealCapacity's scratch
+	// sealed are the table rows of the months sealed (sealCapacity), every
+	// month up to sealedThrough, in table order and compact: the texts and
+	// the rarely set counts are filled in when the table is written.
+	// late: a session was booked into one of those months.
+	sealed        []sealedRow
+	flagged       []capacityCounts // of the sealed rows with a flag set
+	sealedThrough month
+	late          bool
+	months        map[month]*monthBudget
+	last          *monthBudget // the month booked last, and its number
+	lastMonth     month
+	limit         int64 // budget + overage ceiling; < 0 unlimited or unknown
+	endMonth      monthCache
 	// daily is the minutes per UTC day of session end: the pace the
 	// forecast reads (memory grows with days).
 	daily   map[int32]int64
@@ -57,7 +102,14 @@ type capacityLedger struct {
 }
 
 func newCapacityLedger(limit int64) *capacityLedger {
-	return &capacityLedger{index: map[capacityKey]int32{}, months: map[month]*monthBudget{}, limit: limit, daily: map[int32]int64{}}
+	return &capacityLedger{index: map[capacityKey]int32{}, indexed: noMonth, sealedThrough: noMonth, months: map[month]*monthBudget{}, limit: limit, daily: map[int32]int64{}}
+}
+
+// cellOrder is a cell's place in table order: its month and the ranks of
+// its names (nameRanks), packed.
+type cellOrder struct {
+	monthUser, documentServer uint64
+	cell                      int32
 }
 
 // capacityCheck is what record found wrong with one session's count.
@@ -72,6 +124,9 @@ type capacityCheck struct {
 // reconstruct mode, NoCount when missing).
 func (l *capacityLedger) record(s *Session, minutes int64) capacityCheck {
 	m := l.endMonth.of(s.End)
+	if m <= l.sealedThrough {
+		l.late = true
+	}
 	if m != l.indexed {
 		clear(l.index)
 		l.indexed = m
@@ -148,58 +203,132 @@ func (c capacityCheck) flagged() bool {
 	return c.missing || c.notMultipleOf6 || c.aboveDuration
 }
 
-// finishCapacity emits the ledger in table order (month, user, document,
-// server): it sorts the cells by the ranks of their names packed into two
-// integers, much cheaper than sorting rows by their texts, and sums the
-// cells a key got twice (booked out of order).
-func (e *Engine) finishCapacity(st *State, p *pool) {
-	userRank, documentRank, serverRank := rankNames(e.Users), rankNames(e.Documents), rankNames(e.Servers)
-	type cellOrder struct {
-		monthUser, documentServer uint64
-		cell                      int32
+// sealCapacity emits the rows of the pool's cells of the months up to
+// through, which no session still to come can book into (closeMonth), in
+// table order (month, user, document, server): it sorts the cells by the
+// ranks of their names packed into two integers, much cheaper than sorting
+// rows by their texts, sums the cells a key got twice (booked out of
+// order), and counts each month's distinct users. The cells are then
+// dropped, so that the ledger holds the rows it will write and the cells
+// of at most the months still open, not a cell per row of the whole
+// history.
+func (e *Engine) sealCapacity(p *pool, through month) {
+	l := p.capacity
+	userRank, documentRank, serverRank := e.ranks.of(e.Users, 0), e.ranks.of(e.Documents, 1), e.ranks.of(e.Servers, 2)
+	order := l.order[:0]
+	for i, c := range l.cells {
+		if c.key.month <= through {
+			order = append(order, cellOrder{uint64(uint32(c.key.month))<<32 | uint64(userRank[c.key.user]),
+				uint64(documentRank[c.key.document])<<32 | uint64(serverRank[c.key.server]), int32(i)})
+		}
 	}
-	cells := p.capacity.cells
-	order := make([]cellOrder, len(cells))
-	for i, c := range cells {
-		order[i] = cellOrder{uint64(c.key.month)<<32 | uint64(userRank[c.key.user]),
-			uint64(documentRank[c.key.document])<<32 | uint64(serverRank[c.key.server]), int32(i)}
+	if len(order) == 0 {
+		l.sealedThrough = max(l.sealedThrough, through)
+		return
 	}
 	slices.SortFunc(order, func(a, b cellOrder) int {
-		return cmp.Or(cmp.Compare(a.monthUser, b.monthUser), cmp.Compare(a.documentServer, b.documentServer))
+		return cmp.Or(cmp.Compare(int32(a.monthUser>>32), int32(b.monthUser>>32)), cmp.Compare(uint32(a.monthUser), uint32(b.monthUser)),
+			cmp.Compare(a.documentServer, b.documentServer))
 	})
-	monthNames := map[month]string{}
-	users := map[month]int64{} // distinct users per month: the cells are in month, user order
-	st.Capacity = slices.Grow(st.Capacity, len(cells))
+	cells := l.cells
 	for k, o := range order {
-		c, key := &cells[o.cell], cells[o.cell].key
+		c := &cells[o.cell]
 		if k == 0 || order[k-1].monthUser != o.monthUser {
-			users[key.month]++
+			l.months[c.key.month].users++
 		}
-		if k > 0 && order[k-1].monthUser == o.monthUser && order[k-1].documentServer == o.documentServer {
-			last := &st.Capacity[len(st.Capacity)-1]
-			last.Minutes, _ = addSaturating(last.Minutes, c.minutes) // saturated: its month is already an anomaly
-			last.Sessions += c.sessions
-			last.MissingCount += c.missing
-			last.MissingMinMinutes += c.missingMin
-			last.MissingMaxMinutes += c.missingMax
-			last.NotMultipleOf6 += c.notMultipleOf6
-			last.AboveDuration += c.aboveDuration
-			last.SpansMonth += c.spans
-			continue
+		if k == 0 || order[k-1].monthUser != o.monthUser || order[k-1].documentServer != o.documentServer {
+			l.sealed = append(l.sealed, sealedRow{key: c.key})
 		}
-		name, ok := monthNames[key.month]
-		if !ok {
-			name = key.month.String()
-			monthNames[key.month] = name
+		l.add(&l.sealed[len(l.sealed)-1], c)
+	}
+	kept := l.cells[:0]
+	for _, c := range l.cells {
+		if c.key.month > through {
+			kept = append(kept, c)
 		}
-		st.Capacity = append(st.Capacity, CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(key.user),
-			DocumentKey: e.Documents.Name(key.document), Server: e.Servers.Name(key.server), Minutes: c.minutes, Sessions: c.sessions,
-			MissingCount: c.missing, MissingMinMinutes: c.missingMin, MissingMaxMinutes: c.missingMax,
-			NotMultipleOf6: c.notMultipleOf6, AboveDuration: c.aboveDuration, SpansMonth: c.spans})
+	}
+	l.cells, l.order = kept, order[:0]
+	clear(l.index) // the cells moved: a key booked again gets a new cell, merged when sealed
+	l.indexed = noMonth
+	l.sealedThrough = max(l.sealedThrough, through)
+}
+
+// capacityRows fills in the sealed rows' texts and counts: the table.
+func (e *Engine) capacityRows(p *pool) []CapacityRow {
+	l := p.capacity
+	rows := make([]CapacityRow, len(l.sealed))
+	var name string
+	for i := range l.sealed {
+		r := &l.sealed[i]
+		if i == 0 || l.sealed[i-1].key.month != r.key.month {
+			name = r.key.month.String()
+		}
+		var f capacityCounts
+		if r.flagged > 0 {
+			f = l.flagged[r.flagged-1]
+		}
+		rows[i] = CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(r.key.user),
+			DocumentKey: e.Documents.Name(r.key.document), Server: e.Servers.Name(r.key.server), Minutes: r.minutes, Sessions: r.sessions,
+			MissingCount: f.missing, MissingMinMinutes: f.missingMin, MissingMaxMinutes: f.missingMax,
+			NotMultipleOf6: f.notMultipleOf6, AboveDuration: f.aboveDuration, SpansMonth: f.spans}
+	}
+	l.sealed, l.flagged = nil, nil
+	return rows
+}
+
+// resortCapacity puts the rows back in table order after a session was
+// booked into a month already sealed (a row stored in a later month
+// partition than its end's: the dataset's layout rules it out), summing
+// the keys that then have two rows and counting the users again.
+func (l *capacityLedger) resortCapacity(rows []CapacityRow) []CapacityRow {
+	months := make(map[string]month, len(l.months))
+	for m, b := range l.months {
+		months[m.String()] = m
+		b.users = 0
+	}
+	slices.SortStableFunc(rows, func(a, b CapacityRow) int {
+		return cmp.Or(cmp.Compare(months[a.Month], months[b.Month]), cmp.Compare(a.UserKey, b.UserKey),
+			cmp.Compare(a.DocumentKey, b.DocumentKey), cmp.Compare(a.Server, b.Server))
+	})
+	merged := rows[:0]
+	for _, r := range rows {
+		if n := len(merged); n > 0 && merged[n-1].Month == r.Month && merged[n-1].UserKey == r.UserKey {
+			if last := &merged[n-1]; last.DocumentKey == r.DocumentKey && last.Server == r.Server {
+				last.Minutes, _ = addSaturating(last.Minutes, r.Minutes)
+				last.Sessions += r.Sessions
+				last.MissingCount += r.MissingCount
+				last.MissingMinMinutes += r.MissingMinMinutes
+				last.MissingMaxMinutes += r.MissingMaxMinutes
+				last.NotMultipleOf6 += r.NotMultipleOf6
+				last.AboveDuration += r.AboveDuration
+				last.SpansMonth += r.SpansMonth
+				continue
+			}
+		} else {
+			l.months[months[r.Month]].users++
+		}
+		merged = append(merged, r)
+	}
+	l.late = false
+	return merged
+}
+
+// finishCapacity emits the ledger: the rows of every month (sealCapacity),
+// and the months with their budget, anomalies and forecast.
+func (e *Engine) finishCapacity(st *State, p *pool) {
+	e.sealCapacity(p, maxMonth)
+	rows := e.capacityRows(p)
+	if p.capacity.late {
+		rows = p.capacity.resortCapacity(rows)
+	}
+	if len(st.Capacity) == 0 {
+		st.Capacity = rows // the one pool's rows, not copied
+	} else {
+		st.Capacity = append(st.Capacity, rows...)
 	}
 	current := monthOf(e.asOf - 1) // the month of the last instant the state covers
 	for m, b := range p.capacity.months {
-		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: users[m], ImplausibleMinutes: b.implausible}
+		row := MonthRow{Pool: p.name, Month: m.String(), Minutes: b.minutes, Sessions: b.sessions, Users: b.users, ImplausibleMinutes: b.implausible}
 		if budget, known := p.capacityBudget(); known {
 			ceiling := int64(0)
 			if p.slk != nil {

@@ -49,6 +49,7 @@ func Replay(ctx context.Context, files *dataset.Files, cfg Config) (*State, erro
 				e.Add(&r.ordered[i])
 			}
 			r.ordered = r.ordered[:0]
+			e.closeMonth(rg.month)
 		} else {
 			r.replay(rg)
 		}

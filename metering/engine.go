@@ -56,6 +56,7 @@ type Engine struct {
 	withoutID   map[clientDay]*withoutIDCount // client_without_id, per pool and day
 	policyDay   int32
 	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
+	ranks       nameRanks
 }
 
 type counts struct {
@@ -144,6 +145,21 @@ func (e *Engine) releaseUntil(t int64) {
 		e.takeInStartOrder(&e.taking)
 	}
 	e.released = max(e.released, t)
+}
+
+// closeMonth tells the engine that no session still to come ends in month
+// m or before (the dataset is partitioned by the month of session_end), so
+// that it can seal the capacity rows of the months no session can book
+// into any more: those before the month of the earliest session still
+// waiting for start order (simulate books capacity in start order).
+func (e *Engine) closeMonth(m month) {
+	through := m
+	if e.byStart.len() > 0 {
+		through = min(through, monthOf(e.byStart.top().Start)-1)
+	}
+	for _, p := range e.pools {
+		e.sealCapacity(p, through)
+	}
 }
 
 func (e *Engine) takeInStartOrder(s *Session) {

@@ -81,6 +81,20 @@ func (st *State) sort() {
 	})
 }
 
+// nameRanks caches, per dictionary, the rank of each id's text in sort
+// order, computed again only when the dictionary has grown.
+type nameRanks struct {
+	ranks [3][]int32
+}
+
+// of returns the ranks of d's ids, d being the dictionary of slot.
+func (r *nameRanks) of(d *Dict, slot int) []int32 {
+	if len(r.ranks[slot]) != d.Len() {
+		r.ranks[slot] = rankNames(d)
+	}
+	return r.ranks[slot]
+}
+
 // rankNames returns, per id, the rank of its text in sort order.
 func rankNames(d *Dict) []int32 {
 	ids := make([]int32, d.Len())
