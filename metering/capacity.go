@@ -85,7 +85,7 @@ type capacityLedger struct {
 	// month up to sealedThrough, in table order and compact: the texts and
 	// the rarely set counts are filled in when the table is written.
 	// late: a session was booked into one of those months.
-	sealed        []sealedRow
+	sealed        [][]sealedRow    // blocks of sealedChunk
 	flagged       []capacityCounts // of the sealed rows with a flag set
 	sealedThrough month
 	late          bool
@@ -231,15 +231,16 @@ func (e *Engine) sealCapacity(p *pool, through month) {
 			cmp.Compare(a.documentServer, b.documentServer))
 	})
 	cells := l.cells
+	var row *sealedRow
 	for k, o := range order {
 		c := &cells[o.cell]
 		if k == 0 || order[k-1].monthUser != o.monthUser {
 			l.months[c.key.month].users++
 		}
 		if k == 0 || order[k-1].monthUser != o.monthUser || order[k-1].documentServer != o.documentServer {
-			l.sealed = append(l.sealed, sealedRow{key: c.key})
+			row = l.appendSealed(c.key)
 		}
-		l.add(&l.sealed[len(l.sealed)-1], c)
+		l.add(row, c)
 	}
 	kept := l.cells[:0]
 	for _, c := range l.cells {
@@ -253,24 +254,46 @@ func (e *Engine) sealCapacity(p *pool, through month) {
 	l.sealedThrough = max(l.sealedThrough, through)
 }
 
+// sealedChunk is how many sealed rows a block holds: blocks, rather than
+// one slice, so that the rows are never copied as they grow.
+const sealedChunk = 8192
+
+// appendSealed appends a row of key with nothing summed yet.
+func (l *capacityLedger) appendSealed(key capacityKey) *sealedRow {
+	if n := len(l.sealed); n == 0 || len(l.sealed[n-1]) == sealedChunk {
+		l.sealed = append(l.sealed, make([]sealedRow, 0, sealedChunk))
+	}
+	last := &l.sealed[len(l.sealed)-1]
+	*last = append(*last, sealedRow{key: key})
+	return &(*last)[len(*last)-1]
+}
+
 // capacityRows fills in the sealed rows' texts and counts: the table.
 func (e *Engine) capacityRows(p *pool) []CapacityRow {
 	l := p.capacity
-	rows := make([]CapacityRow, len(l.sealed))
+	n := 0
+	for _, chunk := range l.sealed {
+		n += len(chunk)
+	}
+	rows := make([]CapacityRow, 0, n)
 	var name string
-	for i := range l.sealed {
-		r := &l.sealed[i]
-		if i == 0 || l.sealed[i-1].key.month != r.key.month {
-			name = r.key.month.String()
+	var m month
+	for k, chunk := range l.sealed {
+		for i := range chunk {
+			r := &chunk[i]
+			if len(rows) == 0 || r.key.month != m {
+				m, name = r.key.month, r.key.month.String()
+			}
+			var f capacityCounts
+			if r.flagged > 0 {
+				f = l.flagged[r.flagged-1]
+			}
+			rows = append(rows, CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(r.key.user),
+				DocumentKey: e.Documents.Name(r.key.document), Server: e.Servers.Name(r.key.server), Minutes: r.minutes, Sessions: r.sessions,
+				MissingCount: f.missing, MissingMinMinutes: f.missingMin, MissingMaxMinutes: f.missingMax,
+				NotMultipleOf6: f.notMultipleOf6, AboveDuration: f.aboveDuration, SpansMonth: f.spans})
 		}
-		var f capacityCounts
-		if r.flagged > 0 {
-			f = l.flagged[r.flagged-1]
-		}
-		rows[i] = CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(r.key.user),
-			DocumentKey: e.Documents.Name(r.key.document), Server: e.Servers.Name(r.key.server), Minutes: r.minutes, Sessions: r.sessions,
-			MissingCount: f.missing, MissingMinMinutes: f.missingMin, MissingMaxMinutes: f.missingMax,
-			NotMultipleOf6: f.notMultipleOf6, AboveDuration: f.aboveDuration, SpansMonth: f.spans}
+		l.sealed[k] = nil // freed as the rows are made
 	}
 	l.sealed, l.flagged = nil, nil
 	return rows

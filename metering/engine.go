@@ -54,6 +54,7 @@ type Engine struct {
 	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
 	late        map[*pool]*AnomalyRow
 	withoutID   map[clientDay]*withoutIDCount // client_without_id, per pool and day
+	clientKeyed []int8                        // per client id: 0 unknown, 1 by machine id, 2 keyedWithoutID
 	policyDay   int32
 	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
 	ranks       nameRanks
@@ -150,11 +151,12 @@ func (e *Engine) releaseUntil(t int64) {
 // closeMonth tells the engine that no session still to come ends in month
 // m or before (the dataset is partitioned by the month of session_end), so
 // that it can seal the capacity rows of the months no session can book
-// into any more: those before the month of the earliest session still
-// waiting for start order (simulate books capacity in start order).
+// into any more: m in reconstruct mode, which books capacity as sessions
+// come; in simulate mode, which books it in start order, the months before
+// that of the earliest session still waiting.
 func (e *Engine) closeMonth(m month) {
 	through := m
-	if e.byStart.len() > 0 {
+	if e.cfg.Mode == Simulate && e.byStart.len() > 0 {
 		through = min(through, monthOf(e.byStart.top().Start)-1)
 	}
 	for _, p := range e.pools {

@@ -182,9 +182,22 @@ func keyedWithoutID(key string) bool { return strings.HasPrefix(key, "\x00") }
 // order, and counts the lines keyed on the fallback client key.
 func (e *Engine) holdSessionCAL(p *pool, s *Session) {
 	p.sessionCALs.add(s.Client, s.Start, s.End)
-	if keyedWithoutID(e.Clients.Name(s.Client)) {
+	if e.keyedWithoutID(s.Client) {
 		e.countClientWithoutID(p, s)
 	}
+}
+
+// keyedWithoutID is keyedWithoutID of a client's key, looked at once per
+// client rather than per session (the key's text is rarely in cache).
+func (e *Engine) keyedWithoutID(client uint32) bool {
+	e.clientKeyed = growTo(e.clientKeyed, client, 0)
+	if e.clientKeyed[client] == 0 {
+		e.clientKeyed[client] = 1
+		if keyedWithoutID(e.Clients.Name(client)) {
+			e.clientKeyed[client] = 2
+		}
+	}
+	return e.clientKeyed[client] == 2
 }
 
 // clientDay is a pool (1 + index, as serverPool) and a UTC day.
