@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/qvmeter/qvmeter/parse"
 )
 
@@ -271,32 +273,80 @@ func (l *capacityLedger) appendSealed(key capacityKey) *sealedRow {
 // capacityRows fills in the sealed rows' texts and counts: the table.
 func (e *Engine) capacityRows(p *pool) []CapacityRow {
 	l := p.capacity
-	n := 0
-	for _, chunk := range l.sealed {
-		n += len(chunk)
-	}
-	rows := make([]CapacityRow, 0, n)
-	var name string
-	var m month
-	for k, chunk := range l.sealed {
-		for i := range chunk {
-			r := &chunk[i]
-			if len(rows) == 0 || r.key.month != m {
-				m, name = r.key.month, r.key.month.String()
-			}
-			var f capacityCounts
-			if r.flagged > 0 {
-				f = l.flagged[r.flagged-1]
-			}
-			rows = append(rows, CapacityRow{Pool: p.name, Month: name, UserKey: e.Users.Name(r.key.user),
-				DocumentKey: e.Documents.Name(r.key.document), Server: e.Servers.Name(r.key.server), Minutes: r.minutes, Sessions: r.sessions,
-				MissingCount: f.missing, MissingMinMinutes: f.missingMin, MissingMaxMinutes: f.missingMax,
-				NotMultipleOf6: f.notMultipleOf6, AboveDuration: f.aboveDuration, SpansMonth: f.spans})
-		}
+	rows := make([]CapacityRow, 0, l.sealedRows())
+	for k, block := range l.sealed {
+		rows = l.appendRows(rows, p.name, &e.Dicts, block)
 		l.sealed[k] = nil // freed as the rows are made
 	}
 	l.sealed, l.flagged = nil, nil
 	return rows
+}
+
+// sealedRows counts the sealed rows.
+func (l *capacityLedger) sealedRows() int {
+	n := 0
+	for _, block := range l.sealed {
+		n += len(block)
+	}
+	return n
+}
+
+// appendRows appends the table rows of a block of sealed rows.
+func (l *capacityLedger) appendRows(rows []CapacityRow, pool string, d *Dicts, block []sealedRow) []CapacityRow {
+	var name string
+	for i := range block {
+		r := &block[i]
+		if i == 0 || r.key.month != block[i-1].key.month {
+			name = r.key.month.String()
+		}
+		var f capacityCounts
+		if r.flagged > 0 {
+			f = l.flagged[r.flagged-1]
+		}
+		rows = append(rows, CapacityRow{Pool: pool, Month: name, UserKey: d.Users.Name(r.key.user),
+			DocumentKey: d.Documents.Name(r.key.document), Server: d.Servers.Name(r.key.server), Minutes: r.minutes, Sessions: r.sessions,
+			MissingCount: f.missing, MissingMinMinutes: f.missingMin, MissingMaxMinutes: f.missingMax,
+			NotMultipleOf6: f.notMultipleOf6, AboveDuration: f.aboveDuration, SpansMonth: f.spans})
+	}
+	return rows
+}
+
+// capacityTable is the capacity table of a state that Compute made, left
+// as each pool's sealed rows (40 bytes a row, where a CapacityRow is 144)
+// for WriteTables to write block by block: the table has a row per month,
+// user, document and server, the one table that grows with the history.
+type capacityTable struct {
+	parts []capacityPart // in pool order
+	rows  int
+}
+
+// capacityPart is one pool's rows: sealed, or made (rows) when they had
+// to be sorted again (resortCapacity).
+type capacityPart struct {
+	pool   string
+	ledger *capacityLedger
+	dicts  *Dicts
+	rows   []CapacityRow
+}
+
+// write writes the table's rows to w, one block at a time.
+func (t *capacityTable) write(w *parquet.GenericWriter[CapacityRow]) error {
+	var buf []CapacityRow
+	for _, part := range t.parts {
+		if part.ledger == nil {
+			if _, err := w.Write(part.rows); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, block := range part.ledger.sealed {
+			buf = part.ledger.appendRows(buf[:0], part.pool, part.dicts, block)
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // resortCapacity puts the rows back in table order after a session was
@@ -337,17 +387,30 @@ func (l *capacityLedger) resortCapacity(rows []CapacityRow) []CapacityRow {
 }
 
 // finishCapacity emits the ledger: the rows of every month (sealCapacity),
-// and the months with their budget, anomalies and forecast.
+// as State.Capacity, or left sealed for WriteTables when the state is
+// made to be written (Compute); and the months with their budget,
+// anomalies and forecast.
 func (e *Engine) finishCapacity(st *State, p *pool) {
 	e.sealCapacity(p, maxMonth)
-	rows := e.capacityRows(p)
-	if p.capacity.late {
-		rows = p.capacity.resortCapacity(rows)
-	}
-	if len(st.Capacity) == 0 {
-		st.Capacity = rows // the one pool's rows, not copied
-	} else {
-		st.Capacity = append(st.Capacity, rows...)
+	p.capacity.cells, p.capacity.order, p.capacity.index = nil, nil, nil // nothing more is booked
+	switch {
+	case st.capacity != nil && !p.capacity.late:
+		st.capacity.parts = append(st.capacity.parts, capacityPart{pool: p.name, ledger: p.capacity, dicts: &e.Dicts})
+		st.capacity.rows += p.capacity.sealedRows()
+	case st.capacity != nil:
+		rows := p.capacity.resortCapacity(e.capacityRows(p))
+		st.capacity.parts = append(st.capacity.parts, capacityPart{pool: p.name, rows: rows})
+		st.capacity.rows += len(rows)
+	default:
+		rows := e.capacityRows(p)
+		if p.capacity.late {
+			rows = p.capacity.resortCapacity(rows)
+		}
+		if len(st.Capacity) == 0 {
+			st.Capacity = rows // the one pool's rows, not copied
+		} else {
+			st.Capacity = append(st.Capacity, rows...)
+		}
 	}
 	current := monthOf(e.asOf - 1) // the month of the last instant the state covers
 	for m, b := range p.capacity.months {

@@ -34,6 +34,9 @@ type Config struct {
 	// a buffer that holds this much time. A longer session is counted as a
 	// late_session anomaly.
 	Horizon int64
+	// writeOnly: the state is made to be written (Compute), so the capacity
+	// table is left for WriteTables to write rather than made into rows.
+	writeOnly bool
 }
 
 // Engine replays sessions through the licensing rules. Sessions carry ids

@@ -17,6 +17,17 @@ type State struct {
 	Usage       []UsageRow
 	Anomalies   []AnomalyRow
 	Denials     []DenialRow
+	// capacity, for a state Compute made, holds the capacity table in
+	// place of Capacity (capacityTable); CapacityRows counts it.
+	capacity *capacityTable
+}
+
+// CapacityRows is the number of rows of the capacity table.
+func (st *State) CapacityRows() int {
+	if st.capacity != nil {
+		return st.capacity.rows
+	}
+	return len(st.Capacity)
 }
 
 // Finish takes the sessions still waiting for start order and returns the
@@ -25,6 +36,9 @@ func (e *Engine) Finish() *State {
 	e.releaseUntil(1<<62 - 1)
 	st := &State{Info: dataset.StateInfo{Mode: e.cfg.Mode, AsOf: dataset.AsOfTime(e.cfg.AsOf),
 		Sessions: e.counts.sessions, Excluded: e.counts.excluded, Later: e.counts.later}}
+	if e.cfg.writeOnly {
+		st.capacity = &capacityTable{}
+	}
 	if e.cfg.Mode == Simulate {
 		st.Info.SimulatedSameAsLogged, st.Info.SimulatedOtherThanLogged = e.counts.agree, e.counts.differ
 	}
