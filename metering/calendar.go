@@ -1,6 +1,9 @@
 package metering
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 const (
 	minuteMS = int64(time.Minute / time.Millisecond)
@@ -25,6 +28,12 @@ func dayString(day int32) string {
 // month is a UTC calendar month as year*12 + month-1, so months compare
 // and subtract as integers.
 type month int32
+
+// noMonth is before every month, maxMonth after.
+const (
+	noMonth  month = math.MinInt32
+	maxMonth month = math.MaxInt32
+)
 
 // monthOf returns the UTC calendar month of a time in ms: Analyzer Capacity
 // resets at 00:00 UTC on the 1st, whatever the server's offset.

@@ -32,7 +32,9 @@ func Replay(ctx context.Context, files *dataset.Files, cfg Config) (*State, erro
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	decoded, free := make(chan *decodedRowGroup, 2), make(chan *decodedRowGroup, 3)
+	// Two row groups in flight, one being decoded while the other is
+	// replayed: each holds its columns and sessions (about 400 bytes a row).
+	decoded, free := make(chan *decodedRowGroup, 1), make(chan *decodedRowGroup, 2)
 	for range cap(free) {
 		free <- &decodedRowGroup{}
 	}
@@ -49,6 +51,7 @@ func Replay(ctx context.Context, files *dataset.Files, cfg Config) (*State, erro
 				e.Add(&r.ordered[i])
 			}
 			r.ordered = r.ordered[:0]
+			e.closeMonth(rg.month)
 		} else {
 			r.replay(rg)
 		}

@@ -110,3 +110,32 @@ func TestDatasetReplayReportsTheFileAtFault(t *testing.T) {
 	_, err = Replay(context.Background(), ds, Config{AsOf: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.ErrorContains(t, err, bad)
 }
+
+// Compute leaves the capacity table as the ledger's compact rows, which
+// WriteTables writes block by block: the file holds the rows Replay
+// returns, in both modes, and the count says how many.
+func TestComputedCapacityTableIsWrittenAsReplayed(t *testing.T) {
+	rows := randomRows(20000, 11)
+	dir := t.TempDir()
+	writeDataset(t, dir, rows, 700)
+	lic, err := ParseLicense("l.toml", []byte("[[group]]\nname = \"b\"\nservers = [\"B\"]\n[group.slk]\ncapacity_minutes = 600\n[slk]\ncapacity_minutes = 600\n"))
+	require.NoError(t, err)
+	ds, err := dataset.ListFiles(dir)
+	require.NoError(t, err)
+	for _, mode := range []Mode{Reconstruct, Simulate} {
+		cfg := Config{Mode: mode, AsOf: time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC), License: lic}
+		want, err := Replay(context.Background(), ds, cfg)
+		require.NoError(t, err)
+		require.NotEmpty(t, want.Capacity)
+		got, err := Compute(context.Background(), ds, cfg, Provenance{})
+		require.NoError(t, err)
+		require.Empty(t, got.Capacity)
+		require.Equal(t, len(want.Capacity), got.CapacityRows())
+		out := t.TempDir()
+		require.NoError(t, got.WriteTables(out))
+		written, err := parquet.ReadFile[CapacityRow](filepath.Join(out, CapacityTable))
+		require.NoError(t, err)
+		require.Equal(t, want.Capacity, written, mode.String())
+		require.Equal(t, want.Months, got.Months, mode.String())
+	}
+}

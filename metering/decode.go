@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/qvmeter/qvmeter/dataset"
@@ -60,6 +61,7 @@ type decodedRowGroup struct {
 	// others, by user.
 	ordered, grouped []Session
 	monthEnd         bool
+	month            month // of the partition a monthEnd marker ends; noMonth if its name is not a month
 	err              error
 	strs             [numColumns - numInt64Columns]decodedStrings // scratch
 }
@@ -154,7 +156,7 @@ func decode(ctx context.Context, files *dataset.Files, in *interner, out chan<- 
 		if rg == nil {
 			return
 		}
-		rg.monthEnd = true
+		rg.monthEnd, rg.month = true, partitionMonth(m.Month)
 		if !send(rg) {
 			return
 		}
@@ -298,4 +300,14 @@ func (s *decodedStrings) decode(chunk parquet.ColumnChunk) error {
 		}
 		parquet.Release(p)
 	}
+}
+
+// partitionMonth reads a month partition's name (YYYY-MM), noMonth when it
+// is not one.
+func partitionMonth(name string) month {
+	t, err := time.Parse("2006-01", name)
+	if err != nil {
+		return noMonth
+	}
+	return monthOf(t.UnixMilli())
 }

@@ -23,5 +23,13 @@
 // order (the order the logs are written in) and re-sorts by session_start
 // only what needs start order (session-CAL concurrency, and every session in
 // simulate mode) through a buffer bounded by the longest session, so memory
-// grows with users, documents and clients, not with sessions.
+// grows with users, documents and clients, not with sessions; the capacity
+// table, the one that grows with the history, is kept compact and written
+// block by block (README.md "Memory and speed").
+//
+// Each licensing rule lives in one file (holders.go, session_cals.go,
+// usage_cals.go, capacity.go, forecast.go, quarantine.go, revoke.go,
+// simulate.go, eras.go, excluded_accounts.go, implausible.go, overflow.go,
+// pool.go), and its datadriven scenarios in testdata/scenarios are named
+// like it: README.md "Where each rule lives" maps them.
 package metering

@@ -34,6 +34,9 @@ type Config struct {
 	// a buffer that holds this much time. A longer session is counted as a
 	// late_session anomaly.
 	Horizon int64
+	// writeOnly: the state is made to be written (Compute), so the capacity
+	// table is left for WriteTables to write rather than made into rows.
+	writeOnly bool
 }
 
 // Engine replays sessions through the licensing rules. Sessions carry ids
@@ -54,8 +57,10 @@ type Engine struct {
 	outsideEra  map[[2]uint32]*AnomalyRow // pool × class
 	late        map[*pool]*AnomalyRow
 	withoutID   map[clientDay]*withoutIDCount // client_without_id, per pool and day
+	clientKeyed []int8                        // per client id: 0 unknown, 1 by machine id, 2 keyedWithoutID
 	policyDay   int32
 	identified  []int8 // simulate, per user id: 0 unknown, 1 identified, 2 anonymous
+	ranks       nameRanks
 }
 
 type counts struct {
@@ -146,6 +151,22 @@ func (e *Engine) releaseUntil(t int64) {
 	e.released = max(e.released, t)
 }
 
+// closeMonth tells the engine that no session still to come ends in month
+// m or before (the dataset is partitioned by the month of session_end), so
+// that it can seal the capacity rows of the months no session can book
+// into any more: m in reconstruct mode, which books capacity as sessions
+// come; in simulate mode, which books it in start order, the months before
+// that of the earliest session still waiting.
+func (e *Engine) closeMonth(m month) {
+	through := m
+	if e.cfg.Mode == Simulate && e.byStart.len() > 0 {
+		through = min(through, monthOf(e.byStart.top().Start)-1)
+	}
+	for _, p := range e.pools {
+		e.sealCapacity(p, through)
+	}
+}
+
 func (e *Engine) takeInStartOrder(s *Session) {
 	if e.cfg.Mode == Simulate {
 		e.simulate(s)
@@ -165,46 +186,6 @@ func (e *Engine) lateSession(s *Session) {
 		e.late[p] = a
 	}
 	a.Observed++
-}
-
-// isExcluded matches the user's key against the exclude patterns once.
-func (e *Engine) isExcluded(user uint32) bool {
-	e.excluded = growTo(e.excluded, user, 0)
-	if e.excluded[user] == 0 {
-		e.excluded[user] = 1
-		if _, excluded := e.cfg.License.ExcludedBy(e.Users.Name(user)); excluded {
-			e.excluded[user] = 2
-		}
-	}
-	return e.excluded[user] == 2
-}
-
-// globMatch matches a lower-cased pattern with * (any run) and ? (one
-// character) against a key. Backslashes are literal: patterns are Windows
-// accounts such as corp\svc_*.
-func globMatch(pattern, key string) bool {
-	star, mark := -1, 0
-	p, k := 0, 0
-	for k < len(key) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
-			p++
-			k++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, k
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			k = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // poolOf returns the pool a server belongs to, resolving it on first sight.

@@ -123,3 +123,18 @@ func deviation(n int, value func(int) float64, mean float64) float64 {
 	}
 	return math.Sqrt(squares / float64(n-1))
 }
+
+// forecast fills in the current month's forecast row by the formula above.
+func (e *Engine) forecast(p *pool, row *MonthRow, m month, b *monthBudget) {
+	since, minDays := int64(minTime), DefaultForecastMinDays
+	if lic := e.cfg.License; lic != nil {
+		minDays = lic.Alerts.ForecastMinDays
+		if !lic.ConvertedAt.IsZero() && p.cal != nil && p.slk != nil {
+			since = lic.ConvertedAt.UnixMilli()
+		}
+	}
+	f, ok := forecastCapacity(p.capacity.daily, b.minutes, m, e.asOf, since, p.capacity.months[m-1], minDays)
+	if ok {
+		row.ForecastMinutes, row.ForecastLowMinutes, row.ForecastHighMinutes = &f.minutes, &f.low, &f.high
+	}
+}

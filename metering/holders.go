@@ -2,6 +2,7 @@ package metering
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/qvmeter/qvmeter/parse"
@@ -201,4 +202,91 @@ func compareHolders(a, b *holder) int {
 		return cmp.Compare(a.user, b.user)
 	}
 	return cmp.Compare(a.document, b.document)
+}
+
+// finishHolders turns a pool's assignments into rows: quarantine and
+// frees_at as of the as-of time, the Excess flag for holders beyond the pool
+// in order of first use, and the anomalies the holders show.
+func (e *Engine) finishHolders(st *State, p *pool) {
+	r := p.holders
+	excess := make([]bool, len(r.holders))
+	for kind := range numHolderKinds {
+		size, known := p.size(kind)
+		if !known {
+			continue
+		}
+		current := r.current(kind, -1)
+		if kind == kindDocument && len(p.allocations) > 0 {
+			e.checkAllocations(st, p, excess)
+		}
+		if int64(len(current)) > size {
+			// Document CALs are flagged per document when allocations are
+			// listed (checkAllocations), else beyond the total.
+			if kind != kindDocument || len(p.allocations) == 0 {
+				for _, i := range current[size:] {
+					excess[i] = true
+				}
+			}
+			st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyPoolExceeded, CALType: kind.String(),
+				Observed: int64(len(current)), Limit: size, Detail: fmt.Sprintf("%d %s licences held, %d licensed", len(current), kind, size)})
+		}
+	}
+	retiredAt, retires := e.calRetirement(p)
+	for i := range r.holders {
+		h := &r.holders[i]
+		q, rule := p.quarantine(h.kind).of(e.ExeVersions.Name(h.exeVersion))
+		removedAt := e.asOf
+		if h.revoked {
+			removedAt = h.revokedAt
+		}
+		row := HolderRow{Pool: p.name, CALType: h.kind.String(), User: e.UserDisplay(h.user), UserKey: e.Users.Name(h.user),
+			FirstUsed: h.firstUsed, LastUsed: h.lastUsed, Sessions: h.sessions, Documents: int64(len(h.documents)),
+			ExeVersion: e.ExeVersions.Name(h.exeVersion), QuarantineMS: q.Milliseconds(), QuarantineRule: rule,
+			IdleDays: max(0, (e.asOf-h.lastUsed)/dayMS), FreesAt: max(removedAt, h.lastUsed+q.Milliseconds()),
+			Excess: excess[i], Revoked: h.revoked}
+		if h.kind == kindDocument {
+			row.DocumentKey = e.Documents.Name(h.document)
+		}
+		if h.revoked {
+			row.RevokedAt = &h.revokedAt
+		}
+		if retires && (h.kind == kindNamed || h.kind == kindDocument) {
+			row.Retired, row.RetiredAt = true, &retiredAt
+		}
+		for _, server := range h.servers.ids() {
+			row.Servers = append(row.Servers, e.Servers.Name(server))
+		}
+		slices.Sort(row.Servers)
+		st.Holders = append(st.Holders, row)
+		if h.kind == kindDocument && !h.revoked && r.find(kindNamed, h.user, 0) != nil {
+			st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyNamedAndDocument, CALType: "document",
+				User: row.User, UserKey: row.UserKey, DocumentKey: row.DocumentKey, Observed: 2, Limit: 1,
+				Detail: "user holds a named CAL and a document CAL: one is wasted"})
+		}
+	}
+}
+
+// checkAllocations compares document CALs per document with the licence's
+// allocation of that document, flagging the ones beyond it.
+func (e *Engine) checkAllocations(st *State, p *pool, excess []bool) {
+	documents := make([]uint32, 0, len(p.holders.activeByDoc))
+	for doc, n := range p.holders.activeByDoc {
+		if n > 0 {
+			documents = append(documents, doc)
+		}
+	}
+	slices.Sort(documents)
+	for _, doc := range documents {
+		allocated := int64(p.allocations[doc].Allocated) // 0 when not allocated
+		current := p.holders.current(kindDocument, int64(doc))
+		if int64(len(current)) <= allocated {
+			continue
+		}
+		for _, i := range current[allocated:] {
+			excess[i] = true
+		}
+		st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyDocumentAllocation, CALType: "document",
+			DocumentKey: e.Documents.Name(doc), Observed: int64(len(current)), Limit: allocated,
+			Detail: fmt.Sprintf("%d document CALs on this document, %d allocated", len(current), allocated)})
+	}
 }

@@ -534,34 +534,6 @@ func (lic *License) validateIdleDays(src licenseSource) error {
 	return nil
 }
 
-// checkGlob refuses an exclude pattern that cannot be what was meant: an
-// empty one, or one with a character class or escape, which the matcher
-// (only * and ?, backslashes literal) would take literally.
-func checkGlob(pattern string) error {
-	switch {
-	case strings.TrimSpace(pattern) == "":
-		return errors.New("empty pattern")
-	case strings.ContainsAny(pattern, "[]{}"):
-		return errors.New(`only * and ? are wildcards: [ ] { } would be taken literally; an account name does not contain them`)
-	}
-	return nil
-}
-
-// ExcludedBy returns the first exclude pattern that matches a user key, and
-// whether one does: the one rule for leaving accounts out of every figure.
-func (lic *License) ExcludedBy(userKey string) (string, bool) {
-	if lic == nil {
-		return "", false
-	}
-	key := strings.ToLower(userKey)
-	for _, pattern := range lic.Exclude {
-		if globMatch(strings.ToLower(pattern), key) {
-			return pattern, true
-		}
-	}
-	return "", false
-}
-
 // validatePools checks one licence's pools and fills in their defaults;
 // prefix is the key path of the group (nil for the top level).
 func validatePools(src licenseSource, prefix []string, cal *CALPools, slk *SLKPools) error {

@@ -191,27 +191,3 @@ func (p *pool) quarantine(kind holderKind) quarantinePolicy {
 	}
 	return p.calQuarantine
 }
-
-// isCALEra tells which pools a session draws on: the CAL era before the
-// licence's conversion to a Signed License Key, the SLK era after.
-func isCALEra(lic *License, p *pool, end int64) bool {
-	switch {
-	case p.cal == nil || p.slk == nil:
-		return p.cal != nil || p.slk == nil
-	case lic == nil || lic.ConvertedAt.IsZero():
-		return true
-	}
-	return end < lic.ConvertedAt.UnixMilli()
-}
-
-// isCALEraClass reports whether a logged class belongs to the CAL era
-// (true), the SLK era (false), or neither (ok = false).
-func isCALEraClass(c parse.CALClass) (calEra, ok bool) {
-	switch c {
-	case parse.CALNamed, parse.CALDocument, parse.CALSession, parse.CALUsage:
-		return true, true
-	case parse.CALProfessional, parse.CALAnalyzer, parse.CALAnalyzerCapacity:
-		return false, true
-	}
-	return false, false
-}

@@ -107,7 +107,7 @@ func (c *meterCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "%s as of %s: %d sessions replayed in %s (%d excluded, %d after as-of)\n",
 		st.Info.Mode, st.Info.AsOf.Format(dataset.AsOfLayout), st.Info.Sessions, time.Since(started).Round(time.Millisecond), st.Info.Excluded, st.Info.Later)
 	fmt.Fprintf(c.stdout, "%d holders, %d capacity rows, %d session-CAL days, %d usage-CAL days, %d anomalies, %d denials → %s\n",
-		len(st.Holders), len(st.Capacity), len(st.Concurrency), len(st.Usage), len(st.Anomalies), len(st.Denials),
+		len(st.Holders), st.CapacityRows(), len(st.Concurrency), len(st.Usage), len(st.Anomalies), len(st.Denials),
 		filepath.Join(*dataDir, dataset.StateDir))
 	return nil
 }

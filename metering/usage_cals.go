@@ -1,6 +1,11 @@
 package metering
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/qvmeter/qvmeter/parse"
+)
 
 // Usage CAL rules of the spec: one CAL per started 60 minutes of a session,
 // recharged over a 28-day cycle.
@@ -127,4 +132,30 @@ func (u *usagePool) rows(lastDay int32) []UsageRow {
 		out = append(out, row)
 	}
 	return out
+}
+
+// bookUsage books a usage-CAL session as logged, hour by hour, and flags a
+// logged count that differs from what its duration implies.
+func (e *Engine) bookUsage(p *pool, s *Session) {
+	p.usage.consumeHourly(s.Start, e.boundedUsageUnits(p, s))
+	if implied := impliedUsageUnits(s); s.UsageCount > 0 && s.UsageCount != implied {
+		row := e.sessionAnomaly(s)
+		row.Kind, row.CALType, row.Day = AnomalyUsageCountMismatch, parse.CALUsage.String(), dayString(dayOf(s.Start))
+		row.Observed, row.Limit = s.UsageCount, implied
+		row.Detail = fmt.Sprintf("CAL Usage Count %d, the duration implies %d (one per started hour): the logged count is used", s.UsageCount, implied)
+		p.anomalies = append(p.anomalies, row)
+	}
+}
+
+// finishUsage emits the pool's usage-CAL days, with the overdrawn ones as
+// anomalies.
+func (e *Engine) finishUsage(st *State, p *pool) {
+	for _, row := range p.usage.rows(dayOf(e.asOf)) {
+		row.Pool = p.name
+		if row.Available != nil && *row.Available < 0 && row.Consumed > 0 {
+			st.Anomalies = append(st.Anomalies, AnomalyRow{Pool: p.name, Kind: AnomalyPoolExceeded, CALType: "usage", Day: row.Day,
+				Observed: row.Consumed, Limit: p.usage.size, Detail: fmt.Sprintf("usage CALs overdrawn: %.2f available", *row.Available)})
+		}
+		st.Usage = append(st.Usage, row)
+	}
 }
