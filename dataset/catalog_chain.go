@@ -50,9 +50,9 @@ type catalogDelta struct {
 	// applies to (the base, or the delta of the version before): a delta
 	// left from another chain (a catalog.json restored from a copy) is no
 	// part of this one.
-	Extends    string    `json:"extends"`
-	Committed  time.Time `json:"committed"`
-	KeyVersion int       `json:"key_version,omitempty"`
+	Extends    string                     `json:"extends"`
+	Committed  time.Time                  `json:"committed"`
+	KeyVersion int                        `json:"key_version,omitempty"`
 	Files      []DataFile                 `json:"files,omitempty"` // added
 	Headers    []string                   `json:"headers,omitempty"`
 	Sources    map[string]*checkpointFile `json:"sources,omitempty"` // added or changed
