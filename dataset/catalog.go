@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,12 +136,89 @@ func internHeaders(sources map[string]*Checkpoint) ([]string, map[string]*checkp
 // UnmarshalJSON reads a catalog, with or without a headers table; the
 // checkpoints share one string per distinct header.
 func (c *Catalog) UnmarshalJSON(data []byte) error {
-	in := catalogFile{catalogFields: (*catalogFields)(c)}
-	if err := json.Unmarshal(data, &in); err != nil {
+	*c = Catalog{}
+	return decodeCatalog(bytes.NewReader(data), c)
+}
+
+// decodeCatalog reads a catalog from r as a stream: one checkpoint at a
+// time, never the whole text in memory (catalog.json holds one per log
+// ever read: tens of megabytes for tens of thousands of logs).
+func decodeCatalog(r io.Reader, c *Catalog) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
 		return err
 	}
-	c.Sources = make(map[string]*Checkpoint, len(in.Sources))
-	return resolveHeaders(in.Sources, in.Headers, c.Sources)
+	c.Sources = map[string]*Checkpoint{}
+	var headers []string
+	refs := map[string]int{} // header_ref by path, resolved once the table is read
+	rest := map[string]json.RawMessage{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "sources":
+			if err := expectDelim(dec, '{'); err != nil {
+				return err
+			}
+			for dec.More() {
+				path, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				cp := checkpointFile{Checkpoint: &Checkpoint{}}
+				if err := dec.Decode(&cp); err != nil {
+					return fmt.Errorf("sources[%q]: %w", path, err)
+				}
+				cp.Checkpoint.Header = cp.Header
+				if cp.HeaderRef != nil {
+					refs[path.(string)] = *cp.HeaderRef
+				}
+				c.Sources[path.(string)] = cp.Checkpoint
+			}
+			if err := expectDelim(dec, '}'); err != nil {
+				return err
+			}
+		case "headers":
+			err = dec.Decode(&headers)
+		case "files":
+			err = dec.Decode(&c.Files)
+		default:
+			var raw json.RawMessage
+			err = dec.Decode(&raw)
+			rest[key.(string)] = raw
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return err
+	}
+	for path, n := range refs {
+		if n < 0 || n >= len(headers) {
+			return fmt.Errorf("sources[%q]: header_ref %d outside the %d headers", path, n, len(headers))
+		}
+		c.Sources[path].Header = headers[n]
+	}
+	// The small fields, by their tags in Catalog.
+	text, err := json.Marshal(rest)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(text, (*catalogFields)(c))
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("want %q, found %v", want, tok)
+	}
+	return nil
 }
 
 // resolveHeaders puts the checkpoints read into sources, each with its

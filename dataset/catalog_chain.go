@@ -1,11 +1,13 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -251,8 +253,8 @@ func loadChain(dir string, withImage bool) (*Catalog, *image, error) {
 
 func loadChainOnce(dir string, withImage bool) (cat *Catalog, img *image, stable bool, err error) {
 	path := filepath.Join(dir, CatalogFile)
-	data, info, err := readWithInfo(path)
 	img = &image{dir: filepath.Clean(dir)}
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		cat = &Catalog{Sources: map[string]*Checkpoint{}}
 		if withImage {
@@ -263,11 +265,24 @@ func loadChainOnce(dir string, withImage bool) (cat *Catalog, img *image, stable
 	if err != nil {
 		return nil, nil, false, err
 	}
-	cat, err = parseCatalog(path, data)
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
 		return nil, nil, false, err
 	}
-	img.version, img.head, img.base, img.baseBytes = cat.Version, xxh3.Hash(data), info, int64(len(data))
+	// Decoded as a stream, and hashed as it is read.
+	hash := xxh3.New()
+	read := &countingWriter{w: hash}
+	cat = &Catalog{}
+	text := io.TeeReader(bufio.NewReaderSize(f, 1<<16), read)
+	if err := decodeCatalog(text, cat); err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := io.Copy(io.Discard, text); err != nil { // what the decoder left: trailing space
+		return nil, nil, false, err
+	}
+	img.version, img.head, img.base, img.baseBytes = cat.Version, hash.Sum64(), info, read.n
+
 	for {
 		next := deltaPath(dir, img.version+1)
 		data, info, err := readWithInfo(next)
@@ -322,13 +337,21 @@ func readWithInfo(path string) ([]byte, fs.FileInfo, error) {
 
 func parseCatalog(path string, data []byte) (*Catalog, error) {
 	cat := &Catalog{}
-	if err := json.Unmarshal(data, cat); err != nil {
+	if err := decodeCatalog(bytes.NewReader(data), cat); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if cat.Sources == nil {
-		cat.Sources = map[string]*Checkpoint{}
-	}
 	return cat, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.w.Write(p)
 }
 
 // encodeCommit writes cat as the commit after prev: a delta when cat only
