@@ -466,7 +466,7 @@ func Recover(dir string, cat *Catalog) error {
 		return err
 	}
 	pending := filepath.Join(dir, pendingFile)
-	files, obsolete := cat.Files, cat.Obsolete
+	files := cat.Files
 	record, kind, ok := readPending(pending)
 	var base *Catalog // a base record to complete
 	var delta *catalogDelta
@@ -479,15 +479,14 @@ func Recover(dir string, cat *Catalog) error {
 		if err := json.Unmarshal(record, delta); err != nil {
 			return fmt.Errorf("%s: %w", pending, err)
 		}
-		files, obsolete = append(slices.Clone(img.files), delta.Files...), nil
+		files = append(slices.Clone(img.files), delta.Files...)
 	case kind.Extends == "" && kind.Version > img.version:
 		if base, err = parseCatalog(pending, record); err != nil {
 			return err
 		}
-		files, obsolete = base.Files, base.Obsolete
+		files = base.Files
 	}
-	unknown, err := settleTemps(dir, files, obsolete)
-	if err != nil {
+	if err := settleTemps(dir, files); err != nil {
 		return err
 	}
 	if delta != nil || base != nil {
@@ -513,27 +512,30 @@ func Recover(dir string, cat *Catalog) error {
 		}
 	}
 	// The files the committed version replaced, if its process died before
-	// it removed them: they are no data of any version, and were not taken
-	// for unknown files above.
+	// it removed them: they are no data of any version, and must not be
+	// taken for unknown files below.
 	if err := removeObsolete(dir, cat); err != nil {
 		return err
 	}
 	CleanLeftovers(dir)
+	unknown, err := UnknownFiles(dir, cat)
+	if err != nil {
+		return err
+	}
 	if len(unknown) > 0 {
 		return &ErrUnknownFiles{Dir: dir, Files: unknown}
 	}
 	return nil
 }
 
-// settleTemps walks the data folders once: the temporary files of files
-// listed are renamed into place (a commit that died after its record;
-// catalogs of the older order, catalog first, then renames), every other
-// temporary file is removed. It returns the Parquet files that are neither
-// listed nor obsolete.
-func settleTemps(dir string, files []DataFile, obsolete []string) ([]string, error) {
-	known := knownFiles(files, obsolete)
+// settleTemps walks the data folders: the temporary files of files listed
+// are renamed into place (a commit that died after its record; catalogs of
+// the older order, catalog first, then renames), every other temporary
+// file is removed.
+func settleTemps(dir string, files []DataFile) error {
+	known := knownFiles(files)
 	renamed := map[string]bool{}
-	unknown, err := scanData(dir, known, func(tmp, final, rel string) error {
+	_, err := scanData(dir, known, func(tmp, final, rel string) error {
 		if !known[rel] {
 			return os.Remove(tmp)
 		}
@@ -541,23 +543,20 @@ func settleTemps(dir string, files []DataFile, obsolete []string) ([]string, err
 		return os.Rename(tmp, final)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, d := range slices.Sorted(maps.Keys(renamed)) {
 		if err := SyncDir(d); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return unknown, nil
+	return nil
 }
 
-func knownFiles(files []DataFile, obsolete []string) map[string]bool {
-	known := make(map[string]bool, len(files)+len(obsolete))
+func knownFiles(files []DataFile) map[string]bool {
+	known := make(map[string]bool, len(files))
 	for _, f := range files {
 		known[f.Path] = true
-	}
-	for _, rel := range obsolete {
-		known[rel] = true
 	}
 	return known
 }
@@ -619,7 +618,7 @@ func (e *ErrUnknownFiles) Error() string {
 // UnknownFiles lists the Parquet files under DIR/sessions and DIR/rejects
 // that the catalog does not list (hidden temporary files aside).
 func UnknownFiles(dir string, cat *Catalog) ([]string, error) {
-	return scanData(dir, knownFiles(cat.Files, nil), nil)
+	return scanData(dir, knownFiles(cat.Files), nil)
 }
 
 // walkData walks the data file folders, DIR/sessions and DIR/rejects (a

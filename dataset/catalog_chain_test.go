@@ -255,7 +255,8 @@ func TestReadersSeeWholeCommits(t *testing.T) {
 }
 
 // Killed with SIGKILL at random moments while it commits over and over
-// (deltas, new bases, files replaced), a writer leaves a catalog that is
+// (deltas, new bases, files replaced), until it has made 20 commits in
+// all, a writer leaves a catalog that is
 // always one whole version, whose files all exist; the next writer
 // completes or discards what the killed one left, and leaves no unknown
 // file, no commit record and no delta outside the chain.
@@ -266,7 +267,8 @@ func TestCommitsSurviveKills(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(5, 6))
 	var last int64
-	for round := range 30 {
+	for round := 0; last < 20; round++ { // until the writer has committed 20 times between kills
+		require.Less(t, round, 300, "the killed writer hardly ever committed")
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "QVMETER_CATALOG_WRITER="+dir)
 		require.NoError(t, cmd.Start())
@@ -287,7 +289,6 @@ func TestCommitsSurviveKills(t *testing.T) {
 	}
 	require.NoError(t, commitNext(dir))
 	cat := wholeChain(t, dir)
-	require.Greater(t, cat.Version, int64(15), "the writer got somewhere")
 	require.NoError(t, dataset.Recover(dir, cat))
 	require.NoFileExists(t, filepath.Join(dir, ".catalog-next.json"))
 	unknown, err := dataset.UnknownFiles(dir, cat)
