@@ -150,7 +150,8 @@ func decodeCatalog(r io.Reader, c *Catalog) error {
 	}
 	c.Sources = map[string]*Checkpoint{}
 	var headers []string
-	refs := map[string]int{} // header_ref by path, resolved once the table is read
+	refs := map[string]int{} // header_ref by path, where the table comes after the sources
+	servers := map[string]string{}
 	rest := map[string]json.RawMessage{}
 	for dec.More() {
 		key, err := dec.Token()
@@ -172,8 +173,17 @@ func decodeCatalog(r io.Reader, c *Catalog) error {
 					return fmt.Errorf("sources[%q]: %w", path, err)
 				}
 				cp.Checkpoint.Header = cp.Header
-				if cp.HeaderRef != nil {
-					refs[path.(string)] = *cp.HeaderRef
+				switch ref := cp.HeaderRef; {
+				case ref != nil && headers != nil && *ref >= 0 && *ref < len(headers):
+					cp.Checkpoint.Header = headers[*ref]
+				case ref != nil:
+					refs[path.(string)] = *ref
+				}
+				// One string per server, as per header.
+				if name, ok := servers[cp.Server]; ok {
+					cp.Server = name
+				} else {
+					servers[cp.Server] = cp.Server
 				}
 				c.Sources[path.(string)] = cp.Checkpoint
 			}

@@ -250,7 +250,10 @@ func (w *walker) walkDir(dir string) {
 					continue
 				}
 			}
-			real := filepath.Join(realDir, e.Name()) // no link to resolve: cheaper than realPath
+			real := path // no link to resolve: cheaper than realPath
+			if realDir != dir {
+				real = filepath.Join(realDir, e.Name())
+			}
 			if e.Type()&fs.ModeSymlink != 0 {
 				if real, err = realPath(path); err != nil {
 					w.found.unreadable = append(w.found.unreadable, err)
