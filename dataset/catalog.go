@@ -160,8 +160,13 @@ func decodeCatalog(r io.Reader, c *Catalog) error {
 		}
 		switch key {
 		case "sources":
-			if err := expectDelim(dec, '{'); err != nil {
-				return err
+			if tok, err := dec.Token(); err != nil || tok == nil { // null: none
+				if err != nil {
+					return err
+				}
+				continue
+			} else if tok != json.Delim('{') {
+				return fmt.Errorf("sources: want an object, found %v", tok)
 			}
 			for dec.More() {
 				path, err := dec.Token()

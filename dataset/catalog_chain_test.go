@@ -359,3 +359,33 @@ func TestCrashedDeltaCommitIsCompleted(t *testing.T) {
 		})
 	}
 }
+
+// catalog.json is read as a stream; what json.Unmarshal accepted before
+// still reads: no sources (null), the headers table after the sources, and
+// a header_ref outside the table is an error naming the log.
+func TestCatalogReadsEveryWrittenForm(t *testing.T) {
+	for name, tc := range map[string]struct {
+		text, header, err string
+	}{
+		"sources null":                {text: `{"version":1,"sources":null}`},
+		"headers after the sources":   {text: `{"sources":{"/a.log":{"server":"A","header_ref":0}},"headers":["H0"],"version":1}`, header: "H0"},
+		"a header of its own (older)": {text: `{"version":1,"sources":{"/a.log":{"server":"A","header":"H1"}}}`, header: "H1"},
+		"header_ref outside":          {text: `{"version":1,"headers":["H0"],"sources":{"/a.log":{"server":"A","header_ref":1}}}`, err: `sources["/a.log"]: header_ref 1 outside the 1 headers`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, dataset.CatalogFile), []byte(tc.text), 0o644))
+			cat, err := dataset.LoadCatalog(dir)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.EqualValues(t, 1, cat.Version)
+			require.NotNil(t, cat.Sources)
+			if tc.header != "" {
+				require.Equal(t, tc.header, cat.Sources["/a.log"].Header)
+			}
+		})
+	}
+}
