@@ -137,19 +137,24 @@ func internHeaders(sources map[string]*Checkpoint) ([]string, map[string]*checkp
 // checkpoints share one string per distinct header.
 func (c *Catalog) UnmarshalJSON(data []byte) error {
 	*c = Catalog{}
-	return decodeCatalog(bytes.NewReader(data), c)
+	return decodeCatalog(bytes.NewReader(data), c, true)
 }
 
 // decodeCatalog reads a catalog from r as a stream: one checkpoint at a
 // time, never the whole text in memory (catalog.json holds one per log
-// ever read: tens of megabytes for tens of thousands of logs).
-func decodeCatalog(r io.Reader, c *Catalog) error {
+// ever read: tens of megabytes for tens of thousands of logs). Without
+// sources, the checkpoints are skipped (c.Sources stays nil): readers of
+// the file list and the servers need none.
+func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
 	}
-	c.Sources = map[string]*Checkpoint{}
+	if sources {
+		c.Sources = map[string]*Checkpoint{}
+	}
 	var headers []string
+	var skip json.RawMessage
 	refs := map[string]int{} // header_ref by path, where the table comes after the sources
 	servers := map[string]string{}
 	rest := map[string]json.RawMessage{}
@@ -172,6 +177,12 @@ func decodeCatalog(r io.Reader, c *Catalog) error {
 				path, err := dec.Token()
 				if err != nil {
 					return err
+				}
+				if !sources {
+					if err := dec.Decode(&skip); err != nil {
+						return fmt.Errorf("sources[%q]: %w", path, err)
+					}
+					continue
 				}
 				cp := checkpointFile{Checkpoint: &Checkpoint{}}
 				if err := dec.Decode(&cp); err != nil {

@@ -76,11 +76,13 @@ func hashHex(h uint64) string { return fmt.Sprintf("%016x", h) }
 func (d *catalogDelta) apply(cat *Catalog) error {
 	cat.Version, cat.Committed, cat.KeyVersion, cat.Obsolete = d.Version, d.Committed, d.KeyVersion, nil
 	cat.Files = append(cat.Files, d.Files...)
-	if err := resolveHeaders(d.Sources, d.Headers, cat.Sources); err != nil {
-		return err
-	}
-	for _, path := range d.Removed {
-		delete(cat.Sources, path)
+	if cat.Sources != nil { // read without its checkpoints otherwise
+		if err := resolveHeaders(d.Sources, d.Headers, cat.Sources); err != nil {
+			return err
+		}
+		for _, path := range d.Removed {
+			delete(cat.Sources, path)
+		}
 	}
 	cat.Servers = patch(cat.Servers, d.Servers, d.ServersRemoved)
 	cat.Quality = patch(cat.Quality, d.Quality, d.QualityRemoved)
@@ -241,24 +243,25 @@ func sameFile(info fs.FileInfo, path string) bool {
 // loadChain reads the catalog of dir: its base and every delta of its
 // chain. A reader that meets a commit replacing the base (whose deltas it
 // removes) reads again; after several tries it returns what it read, an
-// older whole version. With image, it also fingerprints what it read.
-func loadChain(dir string, withImage bool) (*Catalog, *image, error) {
+// older whole version. With sources, it reads the checkpoints too, and
+// fingerprints what it read (the image); without, cat.Sources is nil.
+func loadChain(dir string, sources bool) (*Catalog, *image, error) {
 	for attempt := 0; ; attempt++ {
-		cat, img, stable, err := loadChainOnce(dir, withImage)
+		cat, img, stable, err := loadChainOnce(dir, sources)
 		if err != nil || stable || attempt == 10 {
 			return cat, img, err
 		}
 	}
 }
 
-func loadChainOnce(dir string, withImage bool) (cat *Catalog, img *image, stable bool, err error) {
+func loadChainOnce(dir string, sources bool) (cat *Catalog, img *image, stable bool, err error) {
 	path := filepath.Join(dir, CatalogFile)
 	img = &image{dir: filepath.Clean(dir)}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		cat = &Catalog{Sources: map[string]*Checkpoint{}}
-		if withImage {
-			img.servers = map[string]*ServerInfo{}
+		cat = &Catalog{}
+		if sources {
+			cat.Sources, img.servers = map[string]*Checkpoint{}, map[string]*ServerInfo{}
 		}
 		return cat, img, true, nil
 	}
@@ -275,7 +278,7 @@ func loadChainOnce(dir string, withImage bool) (cat *Catalog, img *image, stable
 	read := &countingWriter{w: hash}
 	cat = &Catalog{}
 	text := io.TeeReader(bufio.NewReaderSize(f, 1<<16), read)
-	if err := decodeCatalog(text, cat); err != nil {
+	if err := decodeCatalog(text, cat, sources); err != nil {
 		return nil, nil, false, fmt.Errorf("%s: %w", path, err)
 	}
 	if _, err := io.Copy(io.Discard, text); err != nil { // what the decoder left: trailing space
@@ -307,7 +310,7 @@ func loadChainOnce(dir string, withImage bool) (cat *Catalog, img *image, stable
 		img.deltas++
 	}
 	stable = sameFile(img.base, path)
-	if withImage {
+	if sources {
 		img.sources = sourceSums(cat.Sources)
 		img.files = slices.Clone(cat.Files)
 		img.servers = cloneServers(cat.Servers)
@@ -337,7 +340,7 @@ func readWithInfo(path string) ([]byte, fs.FileInfo, error) {
 
 func parseCatalog(path string, data []byte) (*Catalog, error) {
 	cat := &Catalog{}
-	if err := decodeCatalog(bytes.NewReader(data), cat); err != nil {
+	if err := decodeCatalog(bytes.NewReader(data), cat, true); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cat, nil

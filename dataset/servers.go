@@ -208,7 +208,7 @@ func (s Silent) Beyond() bool { return s.Silence > s.Limit }
 // rules), in name order, silent or not: Beyond says which are silent. It
 // reads the session files of the months the history spans.
 func ServerSilences(dataDir string, asOf time.Time, fixed time.Duration) ([]Silent, error) {
-	cat, err := LoadCatalog(dataDir)
+	cat, _, err := loadChain(dataDir, false) // the servers: no checkpoint
 	if err != nil {
 		return nil, err
 	}
