@@ -442,8 +442,10 @@ func pruneSources(cat *Catalog) {
 // namesIn tells which of paths, all in dir, dir holds, listing it in
 // batches.
 func namesIn(dir string, paths []string) ([]bool, error) {
-	byName := func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) }
-	slices.SortFunc(paths, byName)
+	index := make(map[string]int, len(paths))
+	for i, path := range paths {
+		index[filepath.Base(path)] = i
+	}
 	present := make([]bool, len(paths))
 	f, err := os.Open(dir)
 	if err != nil {
@@ -453,7 +455,7 @@ func namesIn(dir string, paths []string) ([]bool, error) {
 	for {
 		names, err := f.Readdirnames(4096)
 		for _, name := range names {
-			if i, ok := slices.BinarySearchFunc(paths, name, byName); ok {
+			if i, ok := index[name]; ok {
 				present[i] = true
 			}
 		}
