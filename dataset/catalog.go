@@ -379,7 +379,8 @@ func placeRecord(dir string, version int64, delta bool) error {
 	if err := SyncDir(dir); err != nil {
 		return err
 	}
-	return removeDeltas(dir)
+	removeDeltas(dir)
+	return nil
 }
 
 // stat records the files of a chain just written, so that the next commit
@@ -535,9 +536,7 @@ func Recover(dir string, cat *Catalog) error {
 		*cat = *next
 	} else {
 		os.Remove(pending)
-		if err := removeStrayDeltas(dir, img.version-int64(img.deltas), img.version); err != nil {
-			return err
-		}
+		removeStrayDeltas(dir, img.version-int64(img.deltas), img.version)
 	}
 	// The files the committed version replaced, if its process died before
 	// it removed them: they are no data of any version, and must not be

@@ -412,36 +412,24 @@ func encodeCommit(dir string, cat *Catalog, prev *image) (record []byte, delta b
 }
 
 // removeDeltas removes every delta file: after a new base they are older
-// versions, or another chain's.
-func removeDeltas(dir string) error {
-	err := os.RemoveAll(filepath.Join(dir, deltaDir))
-	if err == nil {
-		err = SyncDir(dir)
-	}
-	return err
+// versions, or another chain's. What it cannot remove (on Windows, a file
+// a reader has open) is harmless, no part of the chain, and the next
+// writer removes it (removeStrayDeltas).
+func removeDeltas(dir string) {
+	os.RemoveAll(filepath.Join(dir, deltaDir))
 }
 
 // removeStrayDeltas removes the delta files that are no part of the chain
 // read (versions up to the base's, or another chain's after it): left by a
-// writer that died before removing them.
-func removeStrayDeltas(dir string, baseVersion, headVersion int64) error {
-	entries, err := os.ReadDir(filepath.Join(dir, deltaDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+// writer that died before removing them, or that could not.
+func removeStrayDeltas(dir string, baseVersion, headVersion int64) {
+	entries, _ := os.ReadDir(filepath.Join(dir, deltaDir))
 	for _, e := range entries {
 		v, err := strconv.ParseInt(strings.TrimSuffix(e.Name(), ".json"), 10, 64)
-		if err == nil && v > baseVersion && v <= headVersion {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, deltaDir, e.Name())); err != nil {
-			return err
+		if err != nil || v <= baseVersion || v > headVersion {
+			os.RemoveAll(filepath.Join(dir, deltaDir, e.Name()))
 		}
 	}
-	return nil
 }
 
 // pendingKind tells a commit record's version and whether it is a delta.
