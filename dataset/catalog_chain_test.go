@@ -389,3 +389,40 @@ func TestCatalogReadsEveryWrittenForm(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLoadCatalog reads the catalog of 50,000 logs (a base and ten
+// deltas), as every ingest run and every reader does; bytes are the
+// chain's.
+func BenchmarkLoadCatalog(b *testing.B) {
+	dir := b.TempDir()
+	header := strings.Repeat("Exe Type\tExe Version\tServer Started\t", 9)
+	sources := map[string]*dataset.Checkpoint{}
+	for i := range 50000 {
+		sources[filepath.Join(dir, "logs", fmt.Sprintf("Sessions_QVS-NODE_%02d_2024-%02d-%02d.log", i%40, 1+i/1000%12, 1+i%28))+fmt.Sprint(i)] = &dataset.Checkpoint{
+			Server: fmt.Sprintf("QVS-NODE_%02d", i%40), Size: int64(i) * 7, ModTime: day0.Add(time.Duration(i) * time.Second),
+			HeadHash: uint64(i) * 0x9e3779b97f4a7c15, HeadLen: 4096, TailHash: uint64(i) * 31, TailLen: 4096, Offset: int64(i) * 7, Line: int64(i), Header: header,
+		}
+	}
+	var bytes int64
+	for n := range 11 {
+		sources[fmt.Sprintf("/new/Sessions_NEW_%d.log", n)] = &dataset.Checkpoint{Server: "NEW", Header: header}
+		next := &dataset.Catalog{Version: int64(n + 1), Sources: sources}
+		require.NoError(b, dataset.Commit(dir, next, nil))
+	}
+	require.NoError(b, filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".json") {
+			info, _ := d.Info()
+			bytes += info.Size()
+		}
+		return err
+	}))
+	require.FileExists(b, filepath.Join(dir, "catalog.d", "11.json"))
+	b.SetBytes(bytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		cat, err := dataset.LoadCatalog(dir)
+		if err != nil || len(cat.Sources) != len(sources) {
+			b.Fatal(err, len(cat.Sources))
+		}
+	}
+}
