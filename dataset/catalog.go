@@ -146,46 +146,34 @@ func (c *Catalog) UnmarshalJSON(data []byte) error {
 // sources, the checkpoints are skipped (c.Sources stays nil): readers of
 // the file list and the servers need none.
 func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
+	s := newJSONStream(r)
 	if sources {
 		c.Sources = map[string]*Checkpoint{}
 	}
 	var headers []string
-	var skip json.RawMessage
 	refs := map[string]int{} // header_ref by path, where the table comes after the sources
 	servers := map[string]string{}
 	rest := map[string]json.RawMessage{}
-	for dec.More() {
-		key, err := dec.Token()
+	if _, err := s.delim("{"); err != nil {
+		return err
+	}
+	end := byte(0)
+	if b, err := s.next(); err == nil && b == '}' { // {}
+		end, _ = s.delim("}")
+	}
+	for end != '}' {
+		key, err := s.key()
 		if err != nil {
 			return err
 		}
 		switch key {
 		case "sources":
-			if tok, err := dec.Token(); err != nil || tok == nil { // null: none
-				if err != nil {
-					return err
-				}
-				continue
-			} else if tok != json.Delim('{') {
-				return fmt.Errorf("sources: want an object, found %v", tok)
-			}
-			for dec.More() {
-				path, err := dec.Token()
-				if err != nil {
-					return err
-				}
+			if err := s.sources(func(path string, raw []byte) error {
 				if !sources {
-					if err := dec.Decode(&skip); err != nil {
-						return fmt.Errorf("sources[%q]: %w", path, err)
-					}
-					continue
+					return nil
 				}
 				cp := checkpointFile{Checkpoint: &Checkpoint{}}
-				if err := dec.Decode(&cp); err != nil {
+				if err := decodeCheckpoint(raw, &cp); err != nil {
 					return fmt.Errorf("sources[%q]: %w", path, err)
 				}
 				cp.Checkpoint.Header = cp.Header
@@ -193,7 +181,7 @@ func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
 				case ref != nil && headers != nil && *ref >= 0 && *ref < len(headers):
 					cp.Checkpoint.Header = headers[*ref]
 				case ref != nil:
-					refs[path.(string)] = *ref
+					refs[path] = *ref
 				}
 				// One string per server, as per header.
 				if name, ok := servers[cp.Server]; ok {
@@ -201,26 +189,31 @@ func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
 				} else {
 					servers[cp.Server] = cp.Server
 				}
-				c.Sources[path.(string)] = cp.Checkpoint
-			}
-			if err := expectDelim(dec, '}'); err != nil {
+				c.Sources[path] = cp.Checkpoint
+				return nil
+			}); err != nil {
 				return err
 			}
-		case "headers":
-			err = dec.Decode(&headers)
-		case "files":
-			err = dec.Decode(&c.Files)
 		default:
-			var raw json.RawMessage
-			err = dec.Decode(&raw)
-			rest[key.(string)] = raw
+			raw, err := s.value()
+			if err != nil {
+				return err
+			}
+			if key == "headers" {
+				err = json.Unmarshal(raw, &headers)
+			} else {
+				rest[key] = bytes.Clone(raw)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
+		if end, err = s.delim(",}"); err != nil {
 			return err
 		}
 	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return err
+	if b, err := s.next(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%q after the catalog", b)
 	}
 	for path, n := range refs {
 		if n < 0 || n >= len(headers) {
@@ -236,21 +229,48 @@ func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
 	return json.Unmarshal(text, (*catalogFields)(c))
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
+// sources calls fn with each entry of the sources object (or none, for
+// null), the value's text valid during the call.
+func (s *jsonStream) sources(fn func(path string, raw []byte) error) error {
+	if b, err := s.next(); err == nil && b == 'n' {
+		raw, err := s.value()
+		if err == nil && string(raw) != "null" {
+			err = fmt.Errorf("sources: want an object, found %q", raw)
+		}
 		return err
 	}
-	if tok != want {
-		return fmt.Errorf("want %q, found %v", want, tok)
+	if _, err := s.delim("{"); err != nil {
+		return fmt.Errorf("sources: %w", err)
 	}
-	return nil
+	if b, err := s.next(); err == nil && b == '}' {
+		_, err = s.delim("}")
+		return err
+	}
+	for {
+		path, err := s.key()
+		if err != nil {
+			return err
+		}
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		if err := fn(path, raw); err != nil {
+			return err
+		}
+		if end, err := s.delim(",}"); err != nil || end == '}' {
+			return err
+		}
+	}
 }
 
 // resolveHeaders puts the checkpoints read into sources, each with its
 // header from the table (or, written before the table, its own).
 func resolveHeaders(in map[string]*checkpointFile, headers []string, sources map[string]*Checkpoint) error {
 	for path, cp := range in {
+		if cp == nil { // null
+			cp = &checkpointFile{}
+		}
 		if cp.Checkpoint == nil {
 			cp.Checkpoint = &Checkpoint{}
 		}
