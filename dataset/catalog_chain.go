@@ -152,6 +152,7 @@ type image struct {
 	servers               map[string]*ServerInfo // nil: the catalog kept none yet
 	// Each server's freshness and quality as stored.
 	serversJSON, qualityJSON map[string][]byte
+	others                   string // the fields no delta holds (see othersOf)
 }
 
 // sourceSum is a checkpoint's fingerprint.
@@ -315,6 +316,7 @@ func loadChainOnce(dir string, sources bool) (cat *Catalog, img *image, stable b
 		img.files = slices.Clone(cat.Files)
 		img.servers = cloneServers(cat.Servers)
 		img.serversJSON, img.qualityJSON = encodeEach(cat.Servers), encodeEach(cat.Quality)
+		img.others = othersOf(cat)
 	}
 	return cat, img, stable, nil
 }
@@ -363,8 +365,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func encodeCommit(dir string, cat *Catalog, prev *image) (record []byte, delta bool, next *image, err error) {
 	next = &image{dir: filepath.Clean(dir), version: cat.Version, sources: sourceSums(cat.Sources),
 		files: slices.Clone(cat.Files), servers: cloneServers(cat.Servers),
-		serversJSON: encodeEach(cat.Servers), qualityJSON: encodeEach(cat.Quality)}
-	if prev.base != nil && cat.Version == prev.version+1 && len(cat.Obsolete) == 0 && prev.deltas < maxDeltas &&
+		serversJSON: encodeEach(cat.Servers), qualityJSON: encodeEach(cat.Quality), others: othersOf(cat)}
+	if prev.base != nil && cat.Version == prev.version+1 && len(cat.Obsolete) == 0 && prev.deltas < maxDeltas && next.others == prev.others &&
 		len(cat.Files) >= len(prev.files) && slices.Equal(cat.Files[:len(prev.files)], prev.files) {
 		d := &catalogDelta{Version: cat.Version, Extends: hashHex(prev.head), Committed: cat.Committed, KeyVersion: cat.KeyVersion,
 			Files: cat.Files[len(prev.files):]}
@@ -409,6 +411,16 @@ func encodeCommit(dir string, cat *Catalog, prev *image) (record []byte, delta b
 	}
 	next.baseBytes, next.head = int64(len(record)), xxh3.Hash(record)
 	return record, false, next, nil
+}
+
+// othersOf is the JSON of the catalog's fields that a delta does not
+// hold: none today, but a field added to Catalog later is then written by
+// a new base whenever it changes, never lost by a delta that lacks it.
+func othersOf(cat *Catalog) string {
+	c := catalogFields(*cat)
+	c.Version, c.Committed, c.Files, c.Sources, c.Servers, c.KeyVersion, c.Obsolete, c.Quality = 0, time.Time{}, nil, nil, nil, 0, nil, nil
+	text, _ := json.Marshal(&c) // of plain fields: never fails
+	return string(text)
 }
 
 // removeDeltas removes every delta file: after a new base they are older
