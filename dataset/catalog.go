@@ -1,13 +1,17 @@
 package dataset
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,90 +110,224 @@ type checkpointFile struct {
 
 // MarshalJSON writes the catalog with its headers interned.
 func (c *Catalog) MarshalJSON() ([]byte, error) {
-	out := catalogFile{catalogFields: (*catalogFields)(c), Sources: make(map[string]*checkpointFile, len(c.Sources))}
+	out := catalogFile{catalogFields: (*catalogFields)(c)}
+	out.Headers, out.Sources = internHeaders(c.Sources)
+	return json.Marshal(out)
+}
+
+// internHeaders gives the checkpoints their form on disk: each distinct
+// header once in a table, each checkpoint referring to it by index.
+func internHeaders(sources map[string]*Checkpoint) ([]string, map[string]*checkpointFile) {
+	var headers []string
+	out := make(map[string]*checkpointFile, len(sources))
 	index := map[string]int{}
-	for path, cp := range c.Sources {
+	for path, cp := range sources {
 		n, ok := index[cp.Header]
 		if !ok {
-			n = len(out.Headers)
+			n = len(headers)
 			index[cp.Header] = n
-			out.Headers = append(out.Headers, cp.Header)
+			headers = append(headers, cp.Header)
 		}
-		out.Sources[path] = &checkpointFile{Checkpoint: cp, HeaderRef: &n}
+		out[path] = &checkpointFile{Checkpoint: cp, HeaderRef: &n}
 	}
-	return json.Marshal(out)
+	return headers, out
 }
 
 // UnmarshalJSON reads a catalog, with or without a headers table; the
 // checkpoints share one string per distinct header.
 func (c *Catalog) UnmarshalJSON(data []byte) error {
-	in := catalogFile{catalogFields: (*catalogFields)(c)}
-	if err := json.Unmarshal(data, &in); err != nil {
+	*c = Catalog{}
+	return decodeCatalog(bytes.NewReader(data), c, true)
+}
+
+// decodeCatalog reads a catalog from r as a stream: one checkpoint at a
+// time, never the whole text in memory (catalog.json holds one per log
+// ever read: tens of megabytes for tens of thousands of logs). Without
+// sources, the checkpoints are skipped (c.Sources stays nil): readers of
+// the file list and the servers need none.
+func decodeCatalog(r io.Reader, c *Catalog, sources bool) error {
+	s := newJSONStream(r)
+	if sources {
+		c.Sources = map[string]*Checkpoint{}
+	}
+	var headers []string
+	refs := map[string]int{} // header_ref by path, where the table comes after the sources
+	servers := map[string]string{}
+	rest := map[string]json.RawMessage{}
+	if _, err := s.delim("{"); err != nil {
 		return err
 	}
-	c.Sources = make(map[string]*Checkpoint, len(in.Sources))
-	for path, cp := range in.Sources {
+	end := byte(0)
+	if b, err := s.next(); err == nil && b == '}' { // {}
+		end, _ = s.delim("}")
+	}
+	for end != '}' {
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "sources":
+			if err := s.sources(func(path string, raw []byte) error {
+				if !sources {
+					return nil
+				}
+				cp := checkpointFile{Checkpoint: &Checkpoint{}}
+				if err := decodeCheckpoint(raw, &cp); err != nil {
+					return fmt.Errorf("sources[%q]: %w", path, err)
+				}
+				cp.Checkpoint.Header = cp.Header
+				switch ref := cp.HeaderRef; {
+				case ref != nil && headers != nil && *ref >= 0 && *ref < len(headers):
+					cp.Checkpoint.Header = headers[*ref]
+				case ref != nil:
+					refs[path] = *ref
+				}
+				// One string per server, as per header.
+				if name, ok := servers[cp.Server]; ok {
+					cp.Server = name
+				} else {
+					servers[cp.Server] = cp.Server
+				}
+				c.Sources[path] = cp.Checkpoint
+				return nil
+			}); err != nil {
+				return err
+			}
+		default:
+			raw, err := s.value()
+			if err != nil {
+				return err
+			}
+			if key == "headers" {
+				err = json.Unmarshal(raw, &headers)
+			} else {
+				rest[key] = bytes.Clone(raw)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if end, err = s.delim(",}"); err != nil {
+			return err
+		}
+	}
+	if b, err := s.next(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%q after the catalog", b)
+	}
+	for path, n := range refs {
+		if n < 0 || n >= len(headers) {
+			return fmt.Errorf("sources[%q]: header_ref %d outside the %d headers", path, n, len(headers))
+		}
+		c.Sources[path].Header = headers[n]
+	}
+	// The small fields, by their tags in Catalog.
+	text, err := json.Marshal(rest)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(text, (*catalogFields)(c))
+}
+
+// sources calls fn with each entry of the sources object (or none, for
+// null), the value's text valid during the call.
+func (s *jsonStream) sources(fn func(path string, raw []byte) error) error {
+	if b, err := s.next(); err == nil && b == 'n' {
+		raw, err := s.value()
+		if err == nil && string(raw) != "null" {
+			err = fmt.Errorf("sources: want an object, found %q", raw)
+		}
+		return err
+	}
+	if _, err := s.delim("{"); err != nil {
+		return fmt.Errorf("sources: %w", err)
+	}
+	if b, err := s.next(); err == nil && b == '}' {
+		_, err = s.delim("}")
+		return err
+	}
+	for {
+		path, err := s.key()
+		if err != nil {
+			return err
+		}
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		if err := fn(path, raw); err != nil {
+			return err
+		}
+		if end, err := s.delim(",}"); err != nil || end == '}' {
+			return err
+		}
+	}
+}
+
+// resolveHeaders puts the checkpoints read into sources, each with its
+// header from the table (or, written before the table, its own).
+func resolveHeaders(in map[string]*checkpointFile, headers []string, sources map[string]*Checkpoint) error {
+	for path, cp := range in {
+		if cp == nil { // null
+			cp = &checkpointFile{}
+		}
 		if cp.Checkpoint == nil {
 			cp.Checkpoint = &Checkpoint{}
 		}
 		switch {
-		case cp.HeaderRef != nil && (*cp.HeaderRef < 0 || *cp.HeaderRef >= len(in.Headers)):
-			return fmt.Errorf("sources[%q]: header_ref %d outside the %d headers", path, *cp.HeaderRef, len(in.Headers))
+		case cp.HeaderRef != nil && (*cp.HeaderRef < 0 || *cp.HeaderRef >= len(headers)):
+			return fmt.Errorf("sources[%q]: header_ref %d outside the %d headers", path, *cp.HeaderRef, len(headers))
 		case cp.HeaderRef != nil:
-			cp.Checkpoint.Header = in.Headers[*cp.HeaderRef]
+			cp.Checkpoint.Header = headers[*cp.HeaderRef]
 		default:
 			cp.Checkpoint.Header = cp.Header
 		}
-		c.Sources[path] = cp.Checkpoint
+		sources[path] = cp.Checkpoint
 	}
 	return nil
 }
 
-// pendingFile is the commit record: the next catalog, written before the
-// data files are renamed into place.
+// pendingFile is the commit record: the next catalog (a base) or its
+// delta, written before the data files are renamed into place.
 const pendingFile = ".catalog-next.json"
 
-// LoadCatalog reads the catalog of a data folder, or returns an empty one
-// for a new dataset. It writes nothing (a commit left half-done by a crash
-// is completed by the next writer's Recover).
+// LoadCatalog reads the catalog of a data folder (catalog.json and its
+// deltas), or returns an empty one for a new dataset. It writes nothing (a
+// commit left half-done by a crash is completed by the next writer's
+// Recover).
 func LoadCatalog(dir string) (*Catalog, error) {
-	return readCatalog(filepath.Join(dir, CatalogFile))
-}
-
-func readCatalog(path string) (*Catalog, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &Catalog{Sources: map[string]*Checkpoint{}}, nil
-	}
+	cat, img, err := loadChain(dir, true)
 	if err != nil {
 		return nil, err
 	}
-	cat := &Catalog{}
-	if err := json.Unmarshal(data, cat); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if cat.Sources == nil {
-		cat.Sources = map[string]*Checkpoint{}
-	}
+	remember(img)
 	return cat, nil
 }
 
 // Commit makes cat the dataset, newFiles being the data files it adds,
-// written and synced under their temporary names (TempName). In order:
+// written and synced under their temporary names (TempName). The caller
+// holds the writer lock. In order:
 //
 //  1. the commit record, DIR/.catalog-next.json, is written and synced:
 //     from here on the commit has happened, and a run that dies is
 //     completed by the next writer (Recover);
 //  2. the data files are renamed into place and their folders synced;
-//  3. the commit record is renamed over DIR/catalog.json;
+//  3. the commit record is renamed into the catalog: as the next delta,
+//     DIR/catalog.d/<version>.json, or, when cat removes data files or the
+//     deltas have grown (see deltaShare), over DIR/catalog.json as a new
+//     base, whose older deltas are then removed;
 //  4. the data files the new version replaced (cat.Obsolete: a re-key or
 //     a rebuild) are removed.
 //
-// So catalog.json never names a missing file, and the files a glob of
+// So the catalog never names a missing file, and the files a glob of
 // DIR/sessions/**/*.parquet sees are always committed ones; only while a
 // commit renames (or after a crash in between, until the next writer) a
 // glob may see part of the newest commit's files. Readers that must see
-// whole commits read catalog.json's file list, as qvmeter does.
+// whole commits read the catalog's file list (ListFiles), as qvmeter does.
+// A delta holds what cat changed against the committed catalog (added
+// data files, added, changed and removed checkpoints, and the servers'
+// freshness and quality whole): its bytes follow the change, not the
+// number of logs ever read.
 //
 // Commit also drops the checkpoints of logs deleted from a folder that
 // still exists (a folder that is gone may be an unmounted share), and
@@ -197,15 +335,23 @@ func readCatalog(path string) (*Catalog, error) {
 // If the commit record cannot be written, the new files are removed and
 // the dataset is as it was.
 func Commit(dir string, cat *Catalog, newFiles []DataFile) error {
-	pruneSources(cat)
-	if err := updateServers(dir, cat, newFiles); err != nil {
-		RemoveTemps(dir, newFiles)
-		return err
+	prev, err := committedImage(dir)
+	if err == nil {
+		pruneSources(cat)
+		err = updateServers(dir, cat, newFiles, prev)
 	}
-	data, err := json.Marshal(cat)
+	var record []byte
+	var delta bool
+	var next *image
+	if err == nil {
+		record, delta, next, err = encodeCommit(dir, cat, prev)
+	}
+	if err == nil && delta {
+		err = makeDeltaDir(dir)
+	}
 	pending := filepath.Join(dir, pendingFile)
 	if err == nil {
-		err = WriteFileAtomic(pending, data)
+		err = WriteFileAtomic(pending, record)
 	}
 	if err != nil {
 		RemoveTemps(dir, newFiles)
@@ -214,13 +360,59 @@ func Commit(dir string, cat *Catalog, newFiles []DataFile) error {
 	if err := finishRenames(dir, newFiles); err != nil {
 		return err
 	}
+	if err := placeRecord(dir, cat.Version, delta); err != nil {
+		return err
+	}
+	if err := next.stat(dir, delta); err == nil {
+		remember(next)
+	}
+	return removeObsolete(dir, cat)
+}
+
+// makeDeltaDir makes DIR/catalog.d, durably, before a delta is renamed in.
+func makeDeltaDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, deltaDir)); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, deltaDir), 0o755); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// placeRecord renames the commit record into the catalog: as the delta of
+// version, or over catalog.json, whose older deltas it then removes.
+func placeRecord(dir string, version int64, delta bool) error {
+	pending := filepath.Join(dir, pendingFile)
+	if delta {
+		if err := os.Rename(pending, deltaPath(dir, version)); err != nil {
+			return err
+		}
+		if err := SyncDir(filepath.Join(dir, deltaDir)); err != nil {
+			return err
+		}
+		return SyncDir(dir)
+	}
 	if err := os.Rename(pending, filepath.Join(dir, CatalogFile)); err != nil {
 		return err
 	}
 	if err := SyncDir(dir); err != nil {
 		return err
 	}
-	return removeObsolete(dir, cat)
+	removeDeltas(dir)
+	return nil
+}
+
+// stat records the files of a chain just written, so that the next commit
+// can tell the image is still current.
+func (img *image) stat(dir string, delta bool) error {
+	var err error
+	if delta {
+		img.last, err = os.Stat(deltaPath(dir, img.version))
+	} else {
+		img.base, err = os.Stat(filepath.Join(dir, CatalogFile))
+	}
+	return err
 }
 
 // removeObsolete removes the data files a committed version replaced. It
@@ -248,14 +440,51 @@ func removeObsolete(dir string, cat *Catalog) error {
 }
 
 // pruneSources drops the checkpoints of logs that were deleted: the file
-// is gone but its folder is still there.
+// is gone but its folder is still there. Each folder is listed once (a
+// stat per log costs more: the checkpoints of one folder are thousands).
 func pruneSources(cat *Catalog) {
+	byDir := map[string][]string{}
 	for path := range cat.Sources {
-		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-			continue
+		byDir[filepath.Dir(path)] = append(byDir[filepath.Dir(path)], path)
+	}
+	for dir, paths := range byDir {
+		present, err := namesIn(dir, paths)
+		if err != nil {
+			continue // gone (an unmounted share) or unreadable: nothing is known deleted
 		}
-		if _, err := os.Stat(filepath.Dir(path)); err == nil {
-			delete(cat.Sources, path)
+		for i, path := range paths {
+			if !present[i] {
+				delete(cat.Sources, path)
+			}
+		}
+	}
+}
+
+// namesIn tells which of paths, all in dir, dir holds, listing it in
+// batches.
+func namesIn(dir string, paths []string) ([]bool, error) {
+	index := make(map[string]int, len(paths))
+	for i, path := range paths {
+		index[filepath.Base(path)] = i
+	}
+	present := make([]bool, len(paths))
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(4096)
+		for _, name := range names {
+			if i, ok := index[name]; ok {
+				present[i] = true
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return present, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
@@ -269,51 +498,70 @@ func RemoveTemps(dir string, files []DataFile) {
 
 // Recover brings the data folder in line with its catalog after a crash,
 // before a writer goes on: a commit whose record was written is completed
-// (its data files renamed into place, the record made the catalog, and cat
-// updated to it), the files the committed version replaced are removed if
-// its writer died before it did (Obsolete), every other temporary file is
-// removed (its run never committed). It then refuses, with *ErrUnknownFiles, a data folder whose
-// sessions or rejects hold Parquet files the catalog does not list: a
-// deleted or restored catalog.json would otherwise make the next run
-// overwrite them or store their sessions twice.
+// (its data files renamed into place, the record put in the catalog, and
+// cat updated to it), the files the committed version replaced are removed
+// if its writer died before it did (Obsolete), every other temporary file
+// is removed (its run never committed), and so are delta files no part of
+// the catalog's chain. It then refuses, with *ErrUnknownFiles, a data
+// folder whose sessions or rejects hold Parquet files the catalog does not
+// list: a deleted or restored catalog.json would otherwise make the next
+// run overwrite them or store their sessions twice.
+//
+// It lists the data folders once and stats no committed file: its cost
+// follows the number of data files, not of logs.
 func Recover(dir string, cat *Catalog) error {
-	pending := filepath.Join(dir, pendingFile)
-	next, err := readCatalog(pending)
+	img, err := committedImage(dir)
 	if err != nil {
-		// A torn record: its run's writes were not all synced, so it never
-		// committed.
-		os.Remove(pending)
-	} else if next.Version > cat.Version {
-		if err := finishRenames(dir, next.Files); err != nil {
+		return err
+	}
+	pending := filepath.Join(dir, pendingFile)
+	files := cat.Files
+	record, kind, ok := readPending(pending)
+	var base *Catalog // a base record to complete
+	var delta *catalogDelta
+	switch {
+	case !ok:
+		// None, or a torn record: its run's writes were not all synced, so
+		// it never committed.
+	case kind.Extends != "" && kind.Version == img.version+1 && kind.Extends == hashHex(img.head):
+		delta = &catalogDelta{}
+		if err := json.Unmarshal(record, delta); err != nil {
+			return fmt.Errorf("%s: %w", pending, err)
+		}
+		files = append(slices.Clone(img.files), delta.Files...)
+	case kind.Extends == "" && kind.Version > img.version:
+		if base, err = parseCatalog(pending, record); err != nil {
 			return err
 		}
-		if err := os.Rename(pending, filepath.Join(dir, CatalogFile)); err != nil {
+		files = base.Files
+	}
+	if err := settleTemps(dir, files); err != nil {
+		return err
+	}
+	if delta != nil || base != nil {
+		if delta != nil {
+			err = makeDeltaDir(dir)
+		}
+		if err == nil {
+			err = placeRecord(dir, kind.Version, delta != nil)
+		}
+		if err != nil {
 			return err
 		}
-		if err := SyncDir(dir); err != nil {
+		next, img, err := loadChain(dir, true)
+		if err != nil {
 			return err
 		}
+		remember(img)
 		*cat = *next
 	} else {
 		os.Remove(pending)
-	}
-	// Catalogs of the older order (catalog first, then renames).
-	if err := finishRenames(dir, cat.Files); err != nil {
-		return err
+		removeStrayDeltas(dir, img.version-int64(img.deltas), img.version)
 	}
 	// The files the committed version replaced, if its process died before
 	// it removed them: they are no data of any version, and must not be
 	// taken for unknown files below.
 	if err := removeObsolete(dir, cat); err != nil {
-		return err
-	}
-	removeTemps := func(path string, d fs.DirEntry) error {
-		if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), TmpSuffix) {
-			return os.Remove(path)
-		}
-		return nil
-	}
-	if err := walkData(dir, removeTemps); err != nil {
 		return err
 	}
 	CleanLeftovers(dir)
@@ -325,6 +573,80 @@ func Recover(dir string, cat *Catalog) error {
 		return &ErrUnknownFiles{Dir: dir, Files: unknown}
 	}
 	return nil
+}
+
+// settleTemps walks the data folders: the temporary files of files listed
+// are renamed into place (a commit that died after its record; catalogs of
+// the older order, catalog first, then renames), every other temporary
+// file is removed.
+func settleTemps(dir string, files []DataFile) error {
+	known := knownFiles(files)
+	renamed := map[string]bool{}
+	_, err := scanData(dir, known, func(tmp, final, rel string) error {
+		if !known[rel] {
+			return os.Remove(tmp)
+		}
+		renamed[filepath.Dir(final)] = true
+		return os.Rename(tmp, final)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Sorted(maps.Keys(renamed)) {
+		if err := SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func knownFiles(files []DataFile) map[string]bool {
+	known := make(map[string]bool, len(files))
+	for _, f := range files {
+		known[f.Path] = true
+	}
+	return known
+}
+
+// scanData walks the data folders, DIR/sessions and DIR/rejects, skipping
+// hidden folders (writers' own), and returns the Parquet files known does
+// not name (relative to dir, with '/', sorted). It calls temp, if not nil,
+// for every temporary data file, with its final path and that path
+// relative to dir.
+func scanData(dir string, known map[string]bool, temp func(tmp, final, rel string) error) ([]string, error) {
+	var unknown []string
+	err := walkData(dir, func(path string, d fs.DirEntry) error {
+		name := d.Name()
+		hidden := strings.HasPrefix(name, ".")
+		switch {
+		case hidden && d.IsDir() && !isDataRoot(dir, path):
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case hidden && strings.HasSuffix(name, TmpSuffix) && temp != nil:
+			final := filepath.Join(filepath.Dir(path), strings.TrimSuffix(name[1:], TmpSuffix))
+			rel, err := filepath.Rel(dir, final)
+			if err != nil {
+				return err
+			}
+			return temp(path, final, filepath.ToSlash(rel))
+		case hidden || !strings.HasSuffix(name, ".parquet"):
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); !known[rel] {
+			unknown = append(unknown, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(unknown)
+	return unknown, nil
 }
 
 // ErrUnknownFiles means the data folder holds data files its catalog does
@@ -343,35 +665,7 @@ func (e *ErrUnknownFiles) Error() string {
 // UnknownFiles lists the Parquet files under DIR/sessions and DIR/rejects
 // that the catalog does not list (hidden temporary files aside).
 func UnknownFiles(dir string, cat *Catalog) ([]string, error) {
-	known := make(map[string]bool, len(cat.Files))
-	for _, f := range cat.Files {
-		known[f.Path] = true
-	}
-	var unknown []string
-	err := walkData(dir, func(path string, d fs.DirEntry) error {
-		if strings.HasPrefix(d.Name(), ".") && !isDataRoot(dir, path) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !strings.HasSuffix(d.Name(), ".parquet") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		if rel = filepath.ToSlash(rel); !known[rel] {
-			unknown = append(unknown, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(unknown)
-	return unknown, nil
+	return scanData(dir, knownFiles(cat.Files), nil)
 }
 
 // walkData walks the data file folders, DIR/sessions and DIR/rejects (a

@@ -18,9 +18,15 @@
 //     waits. Readers take no lock and write nothing, so a read-only copy of
 //     the folder serves them.
 //   - Ingest's Commit writes a commit record, renames the data files into
-//     place, then makes the record catalog.json: no catalog names a missing
+//     place, then puts the record in the catalog: no catalog names a missing
 //     file, and Recover completes a commit that died after its record.
 //     Readers take the files the catalog lists (ListFiles).
+//   - The catalog is catalog.json, a whole base, and one delta per later
+//     commit (catalog.d/<version>.json, chained by hash), so that a commit
+//     writes what it changed, not the checkpoints of every log ever read;
+//     a commit writes a new base when the deltas have grown to a quarter
+//     of it, and whenever it removes data files, so that catalog.json
+//     alone is always a whole earlier version (see catalog_chain.go).
 //   - The state is a folder under DIR/.states named by the link DIR/state
 //     (on Windows, where a directory link cannot be renamed over another,
 //     a pointer file); ReplaceState replaces it in one rename after

@@ -133,19 +133,15 @@ func readStrings(chunk parquet.ColumnChunk, out []string) ([]string, error) {
 // updateServers brings cat.Servers up to date with the commit's new files
 // (still under their temporary names) and checkpoints. A catalog that has
 // none yet (ingest builds each commit's catalog anew, and catalogs written
-// before qvmeter kept them) starts from the committed one, or from every
-// committed session file.
-func updateServers(dir string, cat *Catalog, newFiles []DataFile) error {
+// before qvmeter kept them) starts from the committed one, prev, or from
+// every committed session file.
+func updateServers(dir string, cat *Catalog, newFiles []DataFile, prev *image) error {
 	var read []string
 	if cat.Servers == nil {
-		prev, err := LoadCatalog(dir)
-		if err != nil {
-			return err
-		}
-		cat.Servers = prev.Servers
+		cat.Servers = cloneServers(prev.servers)
 		if cat.Servers == nil {
 			cat.Servers = map[string]*ServerInfo{}
-			for _, f := range prev.Files {
+			for _, f := range prev.files {
 				if f.Kind == KindSessions {
 					read = append(read, filepath.Join(dir, filepath.FromSlash(f.Path)))
 				}
@@ -212,7 +208,7 @@ func (s Silent) Beyond() bool { return s.Silence > s.Limit }
 // rules), in name order, silent or not: Beyond says which are silent. It
 // reads the session files of the months the history spans.
 func ServerSilences(dataDir string, asOf time.Time, fixed time.Duration) ([]Silent, error) {
-	cat, err := LoadCatalog(dataDir)
+	cat, _, err := loadChain(dataDir, false) // the servers: no checkpoint
 	if err != nil {
 		return nil, err
 	}

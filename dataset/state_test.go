@@ -21,8 +21,16 @@ import (
 	"github.com/qvmeter/qvmeter/dataset"
 )
 
-// The crash test runs this test binary as the writer it kills.
+// The crash tests run this test binary as the writer they kill.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("QVMETER_CATALOG_WRITER"); dir != "" {
+		for {
+			if err := commitNext(dir); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+	}
 	if dir := os.Getenv("QVMETER_STATE_WRITER"); dir != "" {
 		for n := 1; ; n++ {
 			if err := replace(dir, n); err != nil {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,8 +29,23 @@ type discovery struct {
 // IsSessionLog tells whether a file name is a QlikView session log:
 // Sessions*.log or Sessions*.txt (archived copies), in any case.
 func IsSessionLog(name string) bool {
-	lower := strings.ToLower(name)
-	return strings.HasPrefix(lower, "sessions") && (strings.HasSuffix(lower, ".log") || strings.HasSuffix(lower, ".txt"))
+	// ASCII case folding, no lower-cased copy: every name of a folder of
+	// 50,000 logs is asked.
+	return len(name) >= len("sessions") && hasFold(name[:len("sessions")], "sessions") &&
+		(hasFold(name[len(name)-min(len(name), 4):], ".log") || hasFold(name[len(name)-min(len(name), 4):], ".txt"))
+}
+
+// hasFold tells whether s is lower, an ASCII lower-case word, in any case.
+func hasFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; c != lower[i] && !('A' <= c && c <= 'Z' && c+'a'-'A' == lower[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // ServerFromName takes the server name from a session log's file name,
@@ -222,6 +238,13 @@ func (w *walker) walkDir(dir string) {
 	if err != nil {
 		w.found.unreadable = append(w.found.unreadable, err)
 	}
+	logs := 0 // a folder of 50,000 logs: room for them at once, not copies as the slice grows
+	for _, e := range entries {
+		if IsSessionLog(e.Name()) {
+			logs++
+		}
+	}
+	w.found.sources = slices.Grow(w.found.sources, logs)
 	for _, e := range entries { // sorted by name
 		path := filepath.Join(dir, e.Name())
 		mode := e.Type()
@@ -250,7 +273,10 @@ func (w *walker) walkDir(dir string) {
 					continue
 				}
 			}
-			real := filepath.Join(realDir, e.Name()) // no link to resolve: cheaper than realPath
+			real := path // no link to resolve: cheaper than realPath
+			if realDir != dir {
+				real = filepath.Join(realDir, e.Name())
+			}
 			if e.Type()&fs.ModeSymlink != 0 {
 				if real, err = realPath(path); err != nil {
 					w.found.unreadable = append(w.found.unreadable, err)

@@ -111,3 +111,14 @@ func TestLogDeletedWhileRunning(t *testing.T) {
 		return
 	}
 }
+
+// IsSessionLog folds ASCII case only: a byte that is no letter never
+// stands for one.
+func TestIsSessionLogFoldsLettersOnly(t *testing.T) {
+	for name, want := range map[string]bool{
+		"SESSIONS_QVS01.LOG": true, "sessions_qvs01.Txt": true, "Sessions.log": true,
+		"Sessions_QVS01\x0elog": false, "\x13essions_QVS01.log": false, "Sessions": false, "Sessions_x.lo": false, "Sess.log": false,
+	} {
+		require.Equal(t, want, ingest.IsSessionLog(name), "%q", name)
+	}
+}
