@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +25,8 @@ import (
 //
 // The goal is flat memory: ingest within 128 MiB and meter within 256 MiB
 // at both sizes. Each sub-benchmark reports its peak RSS (MiB-peak-RSS),
-// and the dataset's size (MB-dataset) and the replay's rate (sessions/s)
-// where they apply; scripts/bench.sh prints them next to their goals.
+// meter also the replay's rate (sessions/s); scripts/bench.sh prints them
+// next to their goals (BenchmarkIngest measures the dataset's size).
 //
 //	QVMETER_BENCH_DIR=.bench go test ./cmd/qvmeter -run '^$' -bench BenchmarkScale -benchtime 1x
 func BenchmarkScale(b *testing.B) {
@@ -62,7 +61,6 @@ func BenchmarkScale(b *testing.B) {
 				_, rss = childRun(b, "ingest", "--data", data, log)
 			}
 			b.ReportMetric(float64(rss)/(1<<20), "MiB-peak-RSS")
-			b.ReportMetric(float64(folderBytes(b, data))/1e6, "MB-dataset")
 		})
 		b.Run("meter-"+size.name, func(b *testing.B) {
 			var rss, sessions int64
@@ -109,21 +107,4 @@ func replayed(b *testing.B, out []byte) (int64, time.Duration) {
 		b.Fatal(fmt.Errorf("replay time %q: %w", m[2], err))
 	}
 	return n, d
-}
-
-// folderBytes is the size of the files under dir.
-func folderBytes(b *testing.B, dir string) int64 {
-	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		total += info.Size()
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return total
 }
