@@ -327,10 +327,11 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			version = n + 1
 		}
 	}
-	keys := newKeySet(opts.Data, cat)
+	keys := newKeySet(opts.Data, version, cat)
 	if rekey || opts.Rebuild {
-		keys = newKeySet(opts.Data, &dataset.Catalog{})
+		keys = newKeySet(opts.Data, version, &dataset.Catalog{})
 	}
+	defer keys.close()
 	out := newOutput(opts.Data, version, keys, opts.Now())
 	next := &dataset.Catalog{Version: version, Committed: opts.Now().UTC(), KeyVersion: KeyVersion, Sources: map[string]*dataset.Checkpoint{}, Quality: map[string]*dataset.ServerQuality{}}
 	switch {
