@@ -103,8 +103,8 @@ type workerOutput struct {
 
 // monthRows are the rows of a record in one month partition.
 type monthRows struct {
-	month  monthOf
-	rows   []int32
+	month monthOf
+	rows  []int32
 }
 
 // tempFile is a data file being written under its temporary name.
