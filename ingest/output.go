@@ -15,10 +15,10 @@ import (
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// maxOpenMonths bounds the month partitions a worker writes at once: logs
-// are daily files in time order, so a worker rarely needs more than the
-// month it is in and the one before. Each open file holds a row group of
-// up to rowsPerRowGroup rows in memory.
+// maxOpenMonths bounds the month partitions a worker writes at once. Each
+// open file holds a row group in memory, so this is one: logs are written
+// in time order, and a worker's chunk rarely leaves its month but at the
+// month's turn.
 //
 // A month whose file the worker closed (evicted to open another) never
 // gets a second file from the decoding: its later rows go to the worker's
@@ -27,7 +27,7 @@ import (
 // most two files per month and worker, whatever the order of its input
 // (a log whose lines cycle among months included), with at most
 // maxOpenMonths+1 files open per worker.
-const maxOpenMonths = 2
+const maxOpenMonths = 1
 
 // output collects the new data files of one run. Every file is written
 // under its temporary name and synced before the commit renames it.
