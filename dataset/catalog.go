@@ -31,7 +31,7 @@ type Catalog struct {
 	// (see ingest.KeyVersion; 0 = 1, written before it was recorded).
 	KeyVersion int `json:"key_version,omitempty"`
 	// Obsolete lists data files (relative paths, with '/') that this
-	// version replaced (re-keyed or rebuilt): Commit removes them once the
+	// version replaced (re-keyed, rebuilt or compacted): Commit removes them once the
 	// catalog is committed, and Recover if the committing process died
 	// first. Files does not list them.
 	Obsolete []string `json:"obsolete,omitempty"`
@@ -182,8 +182,8 @@ func readCatalog(path string) (*Catalog, error) {
 //     completed by the next writer (Recover);
 //  2. the data files are renamed into place and their folders synced;
 //  3. the commit record is renamed over DIR/catalog.json;
-//  4. the data files the new version replaced (cat.Obsolete: a re-key or
-//     a rebuild) are removed.
+//  4. the data files the new version replaced (cat.Obsolete: a re-key, a
+//     rebuild or a compaction) are removed.
 //
 // So catalog.json never names a missing file, and the files a glob of
 // DIR/sessions/**/*.parquet sees are always committed ones; only while a

@@ -127,7 +127,7 @@ func copyStored(ctx context.Context, out *output, files []dataset.DataFile, keep
 		if err != nil {
 			return rows, duplicates, err
 		}
-		var f *rowFile
+		var f *rowFile[dataset.SessionRow]
 		for _, df := range byMonth[month] {
 			err := readStored(filepath.Join(out.dir, filepath.FromSlash(df.Path)), buf, func(batch []dataset.SessionRow) error {
 				if err := ctx.Err(); err != nil {
@@ -153,7 +153,7 @@ func copyStored(ctx context.Context, out *output, files []dataset.DataFile, keep
 				}
 				if f == nil {
 					var err error
-					if f, err = w.rowFile(month); err != nil {
+					if f, err = w.sessionRowFile(month); err != nil {
 						return err
 					}
 				}

@@ -50,6 +50,13 @@ type Options struct {
 	// The rows of catalog sources no longer on disk are kept as stored.
 	Rebuild bool
 
+	// Compact merges, after the run, every month's session files into one
+	// file per month, and the rejects files into one (qvmeter ingest
+	// --compact). Without it, a partition is compacted once it has more
+	// than CompactAbove files (0: DefaultCompactAbove; negative: never).
+	Compact      bool
+	CompactAbove int
+
 	// Now stamps rejects with the time they were stored (default time.Now).
 	Now func() time.Time
 
@@ -101,6 +108,9 @@ type Summary struct {
 	Rekeyed *Rekeyed `json:"rekeyed,omitempty"`
 	// Rebuilt is set when this run rebuilt the dataset (Options.Rebuild).
 	Rebuilt *Rebuilt `json:"rebuilt,omitempty"`
+	// Compacted are the partitions this run compacted, in a commit of
+	// their own after its ingest (see Options.Compact).
+	Compacted []Compacted `json:"compacted,omitempty"`
 }
 
 // ServerSummary is what one run read from one server's logs.
@@ -238,11 +248,37 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			layoutRetries.Add(1)
 			continue
 		}
+		if err == nil {
+			err = compactAfter(ctx, opts, sum)
+		}
 		if sum != nil {
 			sum.Seconds = time.Since(started).Seconds()
 		}
 		return sum, err
 	}
+}
+
+// compactAfter compacts the partitions of the data folder that a run leaves
+// with too many files (Options.Compact, Options.CompactAbove).
+func compactAfter(ctx context.Context, opts Options, sum *Summary) error {
+	above := opts.CompactAbove
+	switch {
+	case opts.Compact:
+		above = 1
+	case above < 0:
+		return nil
+	case above == 0:
+		above = DefaultCompactAbove
+	}
+	done, err := compact(ctx, opts.Data, above, opts.Now())
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		sum.Compacted = done
+		sum.DatasetVersion++
+	}
+	return nil
 }
 
 func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Summary, error) {

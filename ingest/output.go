@@ -348,27 +348,38 @@ func (m *monthOf) of(ms int64) string {
 	return m.name
 }
 
-// rowFile writes stored sessions, as rows, to one new file of a month: the
-// spill's distribution, a re-key, a rebuild's kept rows and compaction
-// copy rows this way, unchanged but for what the caller changes.
-type rowFile struct {
+// rowFile writes stored rows (SessionRow or RejectRow) to one new data
+// file: the spill's distribution, a re-key, a rebuild's kept rows and
+// compaction copy rows this way, unchanged but for what the caller changes.
+type rowFile[T any] struct {
 	*tempFile
-	w       *parquet.GenericWriter[dataset.SessionRow]
+	w       *parquet.GenericWriter[T]
+	kind    string
 	month   string
 	rows    int64
 	inGroup int64
 }
 
-func (w *workerOutput) rowFile(month string) (*rowFile, error) {
+// sessionRowFile starts a new session file of month.
+func (w *workerOutput) sessionRowFile(month string) (*rowFile[dataset.SessionRow], error) {
 	t, err := w.create(w.name(dataset.SessionsDir + "/month=" + month))
 	if err != nil {
 		return nil, err
 	}
-	return &rowFile{tempFile: t, w: parquet.NewGenericWriter[dataset.SessionRow](t.buf, sessionWriterOptions...), month: month}, nil
+	return &rowFile[dataset.SessionRow]{tempFile: t, w: parquet.NewGenericWriter[dataset.SessionRow](t.buf, sessionWriterOptions...), kind: dataset.KindSessions, month: month}, nil
+}
+
+// rejectRowFile starts a new rejects file.
+func (w *workerOutput) rejectRowFile() (*rowFile[dataset.RejectRow], error) {
+	t, err := w.create(w.name(dataset.RejectsDir))
+	if err != nil {
+		return nil, err
+	}
+	return &rowFile[dataset.RejectRow]{tempFile: t, w: parquet.NewGenericWriter[dataset.RejectRow](t.buf, parquet.Compression(zstdFast)), kind: dataset.KindRejects}, nil
 }
 
 // write appends rows, flushing a row group every rowsPerRowGroup rows.
-func (f *rowFile) write(rows []dataset.SessionRow) error {
+func (f *rowFile[T]) write(rows []T) error {
 	if _, err := f.w.Write(rows); err != nil {
 		return fmt.Errorf("writing %s: %w", f.f.Name(), err)
 	}
@@ -381,8 +392,8 @@ func (f *rowFile) write(rows []dataset.SessionRow) error {
 }
 
 // close finishes the file and reports it to the output.
-func (f *rowFile) close(o *output) {
-	f.tempFile.close(o, dataset.KindSessions, f.month, f.rows, f.w.Close)
+func (f *rowFile[T]) close(o *output) {
+	f.tempFile.close(o, f.kind, f.month, f.rows, f.w.Close)
 }
 
 // distributeSpill closes the spill file and copies its rows into one new
@@ -406,7 +417,7 @@ func (w *workerOutput) distributeSpill() error {
 	buf := make([]dataset.SessionRow, 1024)
 	done := map[string]bool{}
 	for {
-		pass := map[string]*rowFile{} // this pass's months
+		pass := map[string]*rowFile[dataset.SessionRow]{} // this pass's months
 		var month monthOf
 		err := readStored(path, buf, func(batch []dataset.SessionRow) error {
 			for i := 0; i < len(batch); {
@@ -426,7 +437,7 @@ func (w *workerOutput) distributeSpill() error {
 						continue // a later pass
 					}
 					var err error
-					if f, err = w.rowFile(m); err != nil {
+					if f, err = w.sessionRowFile(m); err != nil {
 						return err
 					}
 					pass[m] = f
