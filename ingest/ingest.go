@@ -30,7 +30,7 @@ type Options struct {
 	Server  string   // server name for every file; "" = from each file name
 	Workers int      // parallel decoders (default: GOMAXPROCS)
 
-	// BatchSize is the parser's rows per record (default 32k: memory per
+	// BatchSize is the parser's rows per record (default 8k: memory per
 	// worker is bounded by it, not by the input).
 	BatchSize int
 
@@ -217,7 +217,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32 * 1024
+		opts.BatchSize = 8 * 1024
 	}
 	if opts.ChunkBytes <= 0 {
 		opts.ChunkBytes = 16 << 20

@@ -29,6 +29,10 @@ import (
 // maxOpenMonths+1 files open per worker.
 const maxOpenMonths = 1
 
+// fileBuffer is the write buffer of a data file being written: a few
+// writes of a page each, never the file.
+const fileBuffer = 256 << 10
+
 // output collects the new data files of one run. Every file is written
 // under its temporary name and synced before the commit renames it.
 type output struct {
@@ -123,7 +127,7 @@ func (w *workerOutput) create(rel string) (*tempFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tempFile{rel: rel, f: f, buf: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &tempFile{rel: rel, f: f, buf: bufio.NewWriterSize(f, fileBuffer)}, nil
 }
 
 // close flushes, syncs and closes the file and reports it to the output.
@@ -210,7 +214,7 @@ func (w *workerOutput) spillFile() (*sessionFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tempFile{f: f, buf: bufio.NewWriterSize(f, 1<<20)}
+	t := &tempFile{f: f, buf: bufio.NewWriterSize(f, fileBuffer)}
 	w.spill = &sessionFile{tempFile: t, w: newSessionWriter(t.buf)}
 	return w.spill, nil
 }
