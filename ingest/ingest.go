@@ -23,6 +23,16 @@ import (
 	"github.com/zeebo/xxh3"
 )
 
+// MemoryLimit is the Go runtime's soft memory limit (debug.SetMemoryLimit)
+// that qvmeter sets while an ingest runs, unless GOMEMLIMIT sets one. What
+// a run holds is bounded whatever its input (per worker a decoder record
+// and one open file's row group, and a few months' session keys: about
+// 60 MB); the limit makes the collector keep the heap near that rather than
+// let it reach twice it, so that with the binary's own pages the peak RSS
+// stays under 128 MiB. It is no bound itself: a run that held more would
+// only collect more often.
+const MemoryLimit = 88 << 20
+
 // Options configure one ingest run.
 type Options struct {
 	Data    string   // the data folder

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -57,6 +58,7 @@ func (c childArgs) run() error {
 	if c.Mode == "duckdb-copy" {
 		return duckdbCopy(c.Paths[0], filepath.Join(c.Data, "duckdb.parquet"))
 	}
+	debug.SetMemoryLimit(ingest.MemoryLimit) // as qvmeter ingest does
 	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes, Rebuild: c.Rebuild, Compact: c.Compact})
 	return err
 }

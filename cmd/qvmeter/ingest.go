@@ -139,20 +139,11 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	return ingestOutcome(sum, float64(maxRejects))
 }
 
-// ingestMemoryLimit is the Go runtime's soft memory limit while an ingest
-// runs, unless GOMEMLIMIT sets one. What a run holds is bounded whatever
-// its input (per worker a decoder record and one open file's row group,
-// and a few months' session keys: about 60 MB); the limit makes the
-// collector keep the heap near that rather than let it reach twice it,
-// so that with the binary's own pages the peak RSS stays under 128 MiB.
-// It is no bound itself: a run that held more would only collect more.
-const ingestMemoryLimit = 88 << 20
-
 // runIngest runs an ingest with a progress bar on stderr when it is a
 // terminal.
 func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ingest.Summary, error) {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ingestMemoryLimit))
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set { // see ingest.MemoryLimit
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ingest.MemoryLimit))
 	}
 	opts.Progress = new(ingest.Progress)
 	stop := showProgress(stderr, opts.Progress)
