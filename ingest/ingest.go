@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"strings"
@@ -23,15 +25,51 @@ import (
 	"github.com/zeebo/xxh3"
 )
 
-// MemoryLimit is the Go runtime's soft memory limit (debug.SetMemoryLimit)
-// that qvmeter sets while an ingest runs, unless GOMEMLIMIT sets one. What
-// a run holds is bounded whatever its input (per worker a decoder record
-// and one open file's row group, and a few months' session keys: about
-// 60 MB); the limit makes the collector keep the heap near that rather than
-// let it reach twice it, so that with the binary's own pages the peak RSS
-// stays under 128 MiB. It is no bound itself: a run that held more would
-// only collect more often.
+// MemoryLimit is the Go runtime's soft memory limit that LimitMemory sets
+// while an ingest runs. What a run holds is bounded whatever the size of
+// its logs (per worker a decoder record and one open file's row group, and
+// a few months' session keys: about 60 MB); the limit makes the collector
+// keep the heap near that rather than let it reach twice it, so that with
+// the binary's own pages the peak RSS stays under 128 MiB.
 const MemoryLimit = 88 << 20
+
+// LimitMemory sets the soft memory limit (debug.SetMemoryLimit) to
+// MemoryLimit, unless GOMEMLIMIT sets one, and returns what restores the
+// previous one; qvmeter calls it around an ingest. It is no bound: what
+// grows with the number of logs (the catalog's checkpoints, one per log)
+// can hold more than MemoryLimit, and a limit below the live heap would
+// have the collector run without pause. So while the limit is set, it is
+// kept at least half as much again as the heap live after the last
+// collection.
+func LimitMemory() (restore func()) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return func() {}
+	}
+	previous := debug.SetMemoryLimit(MemoryLimit)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if live := int64(sample[0].Value.Uint64()); live > 0 {
+				debug.SetMemoryLimit(max(MemoryLimit, live+live/2))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		debug.SetMemoryLimit(previous)
+	}
+}
 
 // Options configure one ingest run.
 type Options struct {

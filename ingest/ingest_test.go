@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -58,7 +57,7 @@ func (c childArgs) run() error {
 	if c.Mode == "duckdb-copy" {
 		return duckdbCopy(c.Paths[0], filepath.Join(c.Data, "duckdb.parquet"))
 	}
-	debug.SetMemoryLimit(ingest.MemoryLimit) // as qvmeter ingest does
+	defer ingest.LimitMemory()() // as qvmeter ingest does
 	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes, Rebuild: c.Rebuild, Compact: c.Compact})
 	return err
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,9 +141,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 // runIngest runs an ingest with a progress bar on stderr when it is a
 // terminal.
 func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ingest.Summary, error) {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set { // see ingest.MemoryLimit
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ingest.MemoryLimit))
-	}
+	defer ingest.LimitMemory()()
 	opts.Progress = new(ingest.Progress)
 	stop := showProgress(stderr, opts.Progress)
 	sum, err := ingest.Run(ctx, opts)
