@@ -411,9 +411,9 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			version = n + 1
 		}
 	}
-	keys := newKeySet(opts.Data, version, cat)
+	keys := newKeySet(opts.Data, version, cat, opts.Workers)
 	if rekey || opts.Rebuild {
-		keys = newKeySet(opts.Data, version, &dataset.Catalog{})
+		keys = newKeySet(opts.Data, version, &dataset.Catalog{}, opts.Workers)
 	}
 	defer keys.close()
 	out := newOutput(opts.Data, version, keys, opts.Now())

@@ -19,7 +19,8 @@ import (
 // that month is seen: a nightly run only reads this month's keys.
 //
 // Memory is bounded whatever the input: a month's keys take 8 bytes each
-// (monthKeys), and at most maxKeyMonths months are held at once. The least
+// (monthKeys), and at most one month per worker and one more are held at
+// once (each worker writes one month at a time, maxOpenMonths). The least
 // recently used month beyond that is written to a hidden temporary file
 // under DIR/sessions (removed at the end of the run, or by the next
 // writer's dataset.Recover after a crash) and read back if its rows come
@@ -32,15 +33,12 @@ type keySet struct {
 	months  map[string]*monthKeys
 	recent  []string          // loaded months, least recently used first
 	evicted map[string]string // month → file holding its keys
+	loaded  int               // months held at most
 }
 
-// maxKeyMonths is how many months' keys are held in memory: the months a
-// worker writes (maxOpenMonths) and one more, so that the months of two
-// workers at a month's turn fit.
-const maxKeyMonths = maxOpenMonths + 1
-
-func newKeySet(dir string, version int64, cat *dataset.Catalog) *keySet {
-	ks := &keySet{dir: dir, version: version, files: map[string][]string{}, months: map[string]*monthKeys{}, evicted: map[string]string{}}
+func newKeySet(dir string, version int64, cat *dataset.Catalog, workers int) *keySet {
+	ks := &keySet{dir: dir, version: version, files: map[string][]string{}, months: map[string]*monthKeys{}, evicted: map[string]string{},
+		loaded: workers*maxOpenMonths + 1}
 	for _, f := range cat.Files {
 		if f.Kind == dataset.KindSessions {
 			ks.files[f.Month] = append(ks.files[f.Month], f.Path)
@@ -76,7 +74,7 @@ func (ks *keySet) month(month string) (*monthKeys, error) {
 		}
 		return set, nil
 	}
-	if len(ks.recent) == maxKeyMonths {
+	if len(ks.recent) >= ks.loaded {
 		if err := ks.evict(ks.recent[0]); err != nil {
 			return nil, err
 		}
