@@ -182,8 +182,8 @@ func readCatalog(path string) (*Catalog, error) {
 //     completed by the next writer (Recover);
 //  2. the data files are renamed into place and their folders synced;
 //  3. the commit record is renamed over DIR/catalog.json;
-//  4. the data files the new version replaced (cat.Obsolete: a re-key, a
-//     rebuild or a compaction) are removed.
+//  4. the data files the new version replaced (cat.Obsolete: a re-key or
+//     a rebuild) are removed.
 //
 // So catalog.json never names a missing file, and the files a glob of
 // DIR/sessions/**/*.parquet sees are always committed ones; only while a
