@@ -35,7 +35,7 @@ type Catalog struct {
 	// (see ingest.KeyVersion; 0 = 1, written before it was recorded).
 	KeyVersion int `json:"key_version,omitempty"`
 	// Obsolete lists data files (relative paths, with '/') that this
-	// version replaced (re-keyed or rebuilt): Commit removes them once the
+	// version replaced (re-keyed, rebuilt or compacted): Commit removes them once the
 	// catalog is committed, and Recover if the committing process died
 	// first. Files does not list them.
 	Obsolete []string `json:"obsolete,omitempty"`

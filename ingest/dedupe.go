@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -100,105 +99,6 @@ func appendLowerASCII(dst []byte, s string) []byte {
 	return dst
 }
 
-// keySet is the set of session keys stored so far, per month partition,
-// loaded lazily from the committed files of a month the first time a row of
-// that month is seen: a nightly run only reads this month's keys.
-type keySet struct {
-	mu     sync.Mutex
-	dir    string
-	files  map[string][]string // month → committed session files (relative paths)
-	months map[string]map[uint64]struct{}
-}
-
-func newKeySet(dir string, cat *dataset.Catalog) *keySet {
-	ks := &keySet{dir: dir, files: map[string][]string{}, months: map[string]map[uint64]struct{}{}}
-	for _, f := range cat.Files {
-		if f.Kind == dataset.KindSessions {
-			ks.files[f.Month] = append(ks.files[f.Month], f.Path)
-		}
-	}
-	return ks
-}
-
-// claim marks the keys of rows as stored and returns the rows that were not
-// stored before (the first occurrence wins, in this run as in earlier ones).
-func (ks *keySet) claim(month string, rows []int32, keys []uint64, keep []int32) ([]int32, error) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	set, err := ks.month(month)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		k := keys[row]
-		if _, dup := set[k]; dup {
-			continue
-		}
-		set[k] = struct{}{}
-		keep = append(keep, row)
-	}
-	return keep, nil
-}
-
-func (ks *keySet) month(month string) (map[uint64]struct{}, error) {
-	if set, ok := ks.months[month]; ok {
-		return set, nil
-	}
-	set := map[uint64]struct{}{}
-	for _, rel := range ks.files[month] {
-		if err := readSessionKeys(filepath.Join(ks.dir, rel), set); err != nil {
-			return nil, err
-		}
-	}
-	ks.months[month] = set
-	return set, nil
-}
-
-// readSessionKeys adds the session_key column of a stored file to set.
-func readSessionKeys(path string, set map[uint64]struct{}) error {
-	return dataset.ReadParquet(path, func(pf *parquet.File) error { return sessionKeysOf(path, pf, set) })
-}
-
-// sessionKeysOf adds the session_key column of the open file pf to set.
-func sessionKeysOf(path string, pf *parquet.File, set map[uint64]struct{}) error {
-	leaf, ok := pf.Schema().Lookup("session_key")
-	if !ok {
-		return nil
-	}
-	values := make([]parquet.Value, 4096)
-	for _, rg := range pf.RowGroups() {
-		pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
-		for {
-			page, err := pages.ReadPage()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				pages.Close()
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			reader := page.Values()
-			for {
-				n, err := reader.ReadValues(values)
-				for _, v := range values[:n] {
-					set[uint64(v.Int64())] = struct{}{}
-				}
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					parquet.Release(page)
-					pages.Close()
-					return fmt.Errorf("%s: %w", path, err)
-				}
-			}
-			parquet.Release(page)
-		}
-		pages.Close()
-	}
-	return nil
-}
-
 // copyStored copies the stored sessions of files whose rows keep accepts
 // (all, if keep is nil) into new files of out, each with its session key
 // recomputed under KeyVersion, the first occurrence of a key winning, in
@@ -223,16 +123,13 @@ func copyStored(ctx context.Context, out *output, files []dataset.DataFile, keep
 	var scratch []byte
 	buf := make([]dataset.SessionRow, 1024)
 	for _, month := range months {
-		set := out.keys.months[month]
-		if set == nil {
-			set = map[uint64]struct{}{}
-			out.keys.months[month] = set
+		set, err := out.keys.month(month)
+		if err != nil {
+			return rows, duplicates, err
 		}
-		var t *tempFile
-		var gw *parquet.GenericWriter[dataset.SessionRow]
-		var written, inGroup int64
-		for _, f := range byMonth[month] {
-			err := readStored(filepath.Join(out.dir, filepath.FromSlash(f.Path)), buf, func(batch []dataset.SessionRow) error {
+		var f *rowFile[dataset.SessionRow]
+		for _, df := range byMonth[month] {
+			err := readStored(filepath.Join(out.dir, filepath.FromSlash(df.Path)), buf, func(batch []dataset.SessionRow) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -244,45 +141,35 @@ func copyStored(ctx context.Context, out *output, files []dataset.DataFile, keep
 					}
 					var key uint64
 					key, scratch = rowKey(r, scratch)
-					if _, dup := set[key]; dup {
+					if !set.add(key) {
 						duplicates++
 						continue
 					}
-					set[key] = struct{}{}
 					r.SessionKey = int64(key)
 					kept = append(kept, *r)
 				}
 				if len(kept) == 0 {
 					return nil
 				}
-				if t == nil {
+				if f == nil {
 					var err error
-					if t, err = w.create(w.name(dataset.SessionsDir + "/month=" + month)); err != nil {
+					if f, err = w.sessionRowFile(month); err != nil {
 						return err
 					}
-					gw = parquet.NewGenericWriter[dataset.SessionRow](t.buf, sessionWriterOptions...)
 				}
-				if _, err := gw.Write(kept); err != nil {
-					return fmt.Errorf("writing %s: %w", t.f.Name(), err)
-				}
-				written += int64(len(kept))
-				if inGroup += int64(len(kept)); inGroup >= rowsPerRowGroup {
-					inGroup = 0
-					return gw.Flush()
-				}
-				return nil
+				return f.write(kept)
 			})
 			if err != nil {
-				if t != nil {
-					t.close(out, dataset.KindSessions, month, written, gw.Close)
+				if f != nil {
+					f.close(out)
 				}
 				return rows, duplicates, err
 			}
 		}
-		if t != nil {
-			t.close(out, dataset.KindSessions, month, written, gw.Close)
+		if f != nil {
+			f.close(out)
+			rows += f.rows
 		}
-		rows += written
 	}
 	return rows, duplicates, nil
 }

@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +25,52 @@ import (
 	"github.com/zeebo/xxh3"
 )
 
+// MemoryLimit is the Go runtime's soft memory limit that LimitMemory sets
+// while an ingest runs. What a run holds is bounded whatever the size of
+// its logs (per worker a decoder record and one open file's row group, and
+// a few months' session keys: about 60 MB); the limit makes the collector
+// keep the heap near that rather than let it reach twice it, so that with
+// the binary's own pages the peak RSS stays under 128 MiB.
+const MemoryLimit = 88 << 20
+
+// LimitMemory sets the soft memory limit (debug.SetMemoryLimit) to
+// MemoryLimit, unless GOMEMLIMIT sets one, and returns what restores the
+// previous one; qvmeter calls it around an ingest. It is no bound: what
+// grows with the number of logs (the catalog's checkpoints, one per log)
+// can hold more than MemoryLimit, and a limit below the live heap would
+// have the collector run without pause. So while the limit is set, it is
+// kept at least half as much again as the heap live after the last
+// collection.
+func LimitMemory() (restore func()) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return func() {}
+	}
+	previous := debug.SetMemoryLimit(MemoryLimit)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if live := int64(sample[0].Value.Uint64()); live > 0 {
+				debug.SetMemoryLimit(max(MemoryLimit, live+live/2))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		debug.SetMemoryLimit(previous)
+	}
+}
+
 // Options configure one ingest run.
 type Options struct {
 	Data    string   // the data folder
@@ -30,7 +78,7 @@ type Options struct {
 	Server  string   // server name for every file; "" = from each file name
 	Workers int      // parallel decoders (default: GOMAXPROCS)
 
-	// BatchSize is the parser's rows per record (default 32k: memory per
+	// BatchSize is the parser's rows per record (default 8k: memory per
 	// worker is bounded by it, not by the input).
 	BatchSize int
 
@@ -49,6 +97,13 @@ type Options struct {
 	// the stored one in one commit (after a zone changed, or a parser fix).
 	// The rows of catalog sources no longer on disk are kept as stored.
 	Rebuild bool
+
+	// Compact merges, after the run, every month's session files into one
+	// file per month, and the rejects files into one (qvmeter ingest
+	// --compact). Without it, a partition is compacted once it has more
+	// than CompactAbove files (0: DefaultCompactAbove; negative: never).
+	Compact      bool
+	CompactAbove int
 
 	// Now stamps rejects with the time they were stored (default time.Now).
 	Now func() time.Time
@@ -101,6 +156,9 @@ type Summary struct {
 	Rekeyed *Rekeyed `json:"rekeyed,omitempty"`
 	// Rebuilt is set when this run rebuilt the dataset (Options.Rebuild).
 	Rebuilt *Rebuilt `json:"rebuilt,omitempty"`
+	// Compacted are the partitions this run compacted, in a commit of
+	// their own after its ingest (see Options.Compact).
+	Compacted []Compacted `json:"compacted,omitempty"`
 }
 
 // ServerSummary is what one run read from one server's logs.
@@ -207,7 +265,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32 * 1024
+		opts.BatchSize = 8 * 1024
 	}
 	if opts.ChunkBytes <= 0 {
 		opts.ChunkBytes = 16 << 20
@@ -238,11 +296,37 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			layoutRetries.Add(1)
 			continue
 		}
+		if err == nil {
+			err = compactAfter(ctx, opts, sum)
+		}
 		if sum != nil {
 			sum.Seconds = time.Since(started).Seconds()
 		}
 		return sum, err
 	}
+}
+
+// compactAfter compacts the partitions of the data folder that a run leaves
+// with too many files (Options.Compact, Options.CompactAbove).
+func compactAfter(ctx context.Context, opts Options, sum *Summary) error {
+	above := opts.CompactAbove
+	switch {
+	case opts.Compact:
+		above = 1
+	case above < 0:
+		return nil
+	case above == 0:
+		above = DefaultCompactAbove
+	}
+	done, err := compact(ctx, opts.Data, above, opts.Now())
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		sum.Compacted = done
+		sum.DatasetVersion++
+	}
+	return nil
 }
 
 func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Summary, error) {
@@ -327,10 +411,11 @@ func runOnce(ctx context.Context, opts Options, wholeFiles map[string]bool) (*Su
 			version = n + 1
 		}
 	}
-	keys := newKeySet(opts.Data, cat)
+	keys := newKeySet(opts.Data, version, cat, opts.Workers)
 	if rekey || opts.Rebuild {
-		keys = newKeySet(opts.Data, &dataset.Catalog{})
+		keys = newKeySet(opts.Data, version, &dataset.Catalog{}, opts.Workers)
 	}
+	defer keys.close()
 	out := newOutput(opts.Data, version, keys, opts.Now())
 	next := &dataset.Catalog{Version: version, Committed: opts.Now().UTC(), KeyVersion: KeyVersion, Sources: map[string]*dataset.Checkpoint{}, Quality: map[string]*dataset.ServerQuality{}}
 	switch {
@@ -678,7 +763,7 @@ func decodeAll(ctx context.Context, opts Options, tasks []task, out *output) ([]
 			// job finds it gone.
 			if f, err := openLog(t.src.path); err == nil {
 				n := int((t.src.size - t.from + opts.ChunkBytes - 1) / opts.ChunkBytes)
-				chunks, err = parse.Split(f, t.from, t.src.size, t.firstLine, n)
+				chunks, err = splitFile(f, t.from, t.src.size, t.firstLine, n)
 				if err == nil && header == nil {
 					header, err = firstLine(f)
 				}
@@ -744,6 +829,35 @@ feed:
 		}
 	}
 	return results, nil
+}
+
+// splitGroup bounds the chunks of one parse.Split call. Split counts the
+// lines of all its chunks at once, with a 1 MiB buffer each: a 3 GiB log
+// in 16 MiB chunks took 200 MiB for a moment. splitFile splits into groups
+// first, then each group, so that a log of any size costs splitGroup
+// buffers, for counting its lines once per level (a few tenths of a second
+// a GiB).
+const splitGroup = 8
+
+// splitFile divides [from, end) of f into n chunks at line starts, as
+// parse.Split does, at most splitGroup at a time.
+func splitFile(f *os.File, from, end, firstLine int64, n int) ([]parse.Chunk, error) {
+	if n <= splitGroup {
+		return parse.Split(f, from, end, firstLine, n)
+	}
+	groups, err := splitFile(f, from, end, firstLine, (n+splitGroup-1)/splitGroup)
+	if err != nil {
+		return nil, err
+	}
+	var chunks []parse.Chunk
+	for i, g := range groups {
+		c, err := parse.Split(f, g.Start, g.End, g.FirstLine, n*(i+1)/len(groups)-n*i/len(groups))
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, c...)
+	}
+	return chunks, nil
 }
 
 func headerOrPrevious(r chunkResult) []byte {

@@ -50,13 +50,15 @@ type childArgs struct {
 	Paths      []string
 	ChunkBytes int64
 	Rebuild    bool
+	Compact    bool
 }
 
 func (c childArgs) run() error {
 	if c.Mode == "duckdb-copy" {
 		return duckdbCopy(c.Paths[0], filepath.Join(c.Data, "duckdb.parquet"))
 	}
-	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes, Rebuild: c.Rebuild})
+	defer ingest.LimitMemory()() // as qvmeter ingest does
+	_, err := ingest.Run(context.Background(), ingest.Options{Data: c.Data, Paths: c.Paths, ChunkBytes: c.ChunkBytes, Rebuild: c.Rebuild, Compact: c.Compact})
 	return err
 }
 

@@ -15,10 +15,23 @@ import (
 	"github.com/qvmeter/qvmeter/parse"
 )
 
-// maxOpenMonths bounds the month partitions a worker writes at once: logs
-// are daily files in time order, so a worker rarely needs more than the
-// month it is in and the one before.
-const maxOpenMonths = 2
+// maxOpenMonths bounds the month partitions a worker writes at once. Each
+// open file holds a row group in memory, so this is one: logs are written
+// in time order, and a worker's chunk rarely leaves its month but at the
+// month's turn.
+//
+// A month whose file the worker closed (evicted to open another) never
+// gets a second file from the decoding: its later rows go to the worker's
+// spill file, whatever their month, and release distributes the spill into
+// one more file per month, maxOpenMonths months a pass. So a run writes at
+// most two files per month and worker, whatever the order of its input
+// (a log whose lines cycle among months included), with at most
+// maxOpenMonths+1 files open per worker.
+const maxOpenMonths = 1
+
+// fileBuffer is the write buffer of a data file being written: a few
+// writes of a page each, never the file.
+const fileBuffer = 256 << 10
 
 // output collects the new data files of one run. Every file is written
 // under its temporary name and synced before the commit renames it.
@@ -44,7 +57,7 @@ func (o *output) worker() *workerOutput {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.workers++
-	return &workerOutput{out: o, id: o.workers - 1, months: map[string]*sessionFile{}}
+	return &workerOutput{out: o, id: o.workers - 1, months: map[string]*sessionFile{}, closed: map[string]bool{}}
 }
 
 // finish returns the run's new files once every worker has released.
@@ -81,14 +94,21 @@ type workerOutput struct {
 	id      int
 	seq     int
 	months  map[string]*sessionFile
-	recent  []string // open months, least recently used first
+	recent  []string        // open months, least recently used first
+	closed  map[string]bool // months whose file was closed: later rows go to spill
+	spill   *sessionFile    // rows of closed months, any month (month "")
 	rejects *rejectFile
 
 	keys    []uint64
 	scratch []byte
-	rows    []int32
+	groups  []monthRows
 	keep    []int32
-	month   monthOf
+}
+
+// monthRows are the rows of a record in one month partition.
+type monthRows struct {
+	month monthOf
+	rows  []int32
 }
 
 // tempFile is a data file being written under its temporary name.
@@ -107,7 +127,7 @@ func (w *workerOutput) create(rel string) (*tempFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tempFile{rel: rel, f: f, buf: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &tempFile{rel: rel, f: f, buf: bufio.NewWriterSize(f, fileBuffer)}, nil
 }
 
 // close flushes, syncs and closes the file and reports it to the output.
@@ -149,6 +169,9 @@ type sessionFile struct {
 }
 
 func (w *workerOutput) sessionFile(month string) (*sessionFile, error) {
+	if w.closed[month] {
+		return w.spillFile()
+	}
 	for i, m := range w.recent {
 		if m == month {
 			w.recent = append(append(w.recent[:i:i], w.recent[i+1:]...), month)
@@ -173,11 +196,33 @@ func (w *workerOutput) sessionFile(month string) (*sessionFile, error) {
 func (w *workerOutput) closeSessions(month string) {
 	sf := w.months[month]
 	delete(w.months, month)
+	w.closed[month] = true
 	sf.close(w.out, dataset.KindSessions, month, sf.w.rows, sf.w.close)
 }
 
+// spillFile returns the worker's spill file, created on first use under a
+// hidden temporary name in DIR/sessions (a crash leaves it to Recover).
+func (w *workerOutput) spillFile() (*sessionFile, error) {
+	if w.spill != nil {
+		return w.spill, nil
+	}
+	path := filepath.Join(w.out.dir, dataset.SessionsDir, fmt.Sprintf(".spill-%08d-w%d.parquet%s", w.out.version, w.id, dataset.TmpSuffix))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	t := &tempFile{f: f, buf: bufio.NewWriterSize(f, fileBuffer)}
+	w.spill = &sessionFile{tempFile: t, w: newSessionWriter(t.buf)}
+	return w.spill, nil
+}
+
 // writeRecord stores the rows of rec that were not stored before, each in
-// the partition of its session_end month (UTC).
+// the partition of its session_end month (UTC). Rows are taken a month at
+// a time, in their order within the month, so that a record whose lines
+// alternate among months costs one claim and one write per month.
 func (w *workerOutput) writeRecord(rec arrow.Record) (stored, duplicates int64, err error) {
 	n := int(rec.NumRows())
 	if n == 0 {
@@ -185,20 +230,40 @@ func (w *workerOutput) writeRecord(rec arrow.Record) (stored, duplicates int64, 
 	}
 	w.keys, w.scratch = sessionKeys(rec, w.keys, w.scratch)
 	end := rec.Column(parse.ColSessionEnd).(*array.Timestamp).TimestampValues()
-	for lo := 0; lo < n; {
-		month := w.month.of(int64(end[lo]))
-		w.rows = w.rows[:0]
-		hi := lo
-		for ; hi < n && w.month.contains(int64(end[hi])); hi++ {
-			w.rows = append(w.rows, int32(hi))
+	groups := w.groups[:0]
+	last := -1
+	for row := 0; row < n; row++ {
+		ms := int64(end[row])
+		if last < 0 || !groups[last].month.contains(ms) {
+			last = -1
+			for g := range groups {
+				if groups[g].month.contains(ms) {
+					last = g
+					break
+				}
+			}
+			if last < 0 {
+				if len(groups) < cap(groups) {
+					groups = groups[:len(groups)+1]
+				} else {
+					groups = append(groups, monthRows{})
+				}
+				last = len(groups) - 1
+				groups[last].month.of(ms)
+				groups[last].rows = groups[last].rows[:0]
+			}
 		}
-		lo = hi
-		keep, err := w.out.keys.claim(month, w.rows, w.keys, w.keep[:0])
+		groups[last].rows = append(groups[last].rows, int32(row))
+	}
+	w.groups = groups
+	for g := range groups {
+		month, rows := groups[g].month.name, groups[g].rows
+		keep, err := w.out.keys.claim(month, rows, w.keys, w.keep[:0])
 		if err != nil {
 			return stored, duplicates, err
 		}
 		w.keep = keep
-		duplicates += int64(len(w.rows) - len(keep))
+		duplicates += int64(len(rows) - len(keep))
 		if len(keep) == 0 {
 			continue
 		}
@@ -250,12 +315,17 @@ func (w *workerOutput) writeRejects(server string, rejects []parse.Reject) error
 	return nil
 }
 
-// release closes the worker's files.
+// release closes the worker's files, distributing its spill file.
 func (w *workerOutput) release() {
 	for len(w.recent) > 0 {
 		month := w.recent[0]
 		w.recent = w.recent[1:]
 		w.closeSessions(month)
+	}
+	if w.spill != nil {
+		if err := w.distributeSpill(); err != nil {
+			w.out.finished(dataset.DataFile{}, err)
+		}
 	}
 	if w.rejects != nil {
 		w.rejects.close(w.out, dataset.KindRejects, "", w.rejects.rows, w.rejects.w.Close)
@@ -280,4 +350,117 @@ func (m *monthOf) of(ms int64) string {
 	m.lo, m.hi = first.UnixMilli(), first.AddDate(0, 1, 0).UnixMilli()
 	m.name = first.Format("2006-01")
 	return m.name
+}
+
+// rowFile writes stored rows (SessionRow or RejectRow) to one new data
+// file: the spill's distribution, a re-key, a rebuild's kept rows and
+// compaction copy rows this way, unchanged but for what the caller changes.
+type rowFile[T any] struct {
+	*tempFile
+	w       *parquet.GenericWriter[T]
+	kind    string
+	month   string
+	rows    int64
+	inGroup int64
+}
+
+// sessionRowFile starts a new session file of month.
+func (w *workerOutput) sessionRowFile(month string) (*rowFile[dataset.SessionRow], error) {
+	t, err := w.create(w.name(dataset.SessionsDir + "/month=" + month))
+	if err != nil {
+		return nil, err
+	}
+	return &rowFile[dataset.SessionRow]{tempFile: t, w: parquet.NewGenericWriter[dataset.SessionRow](t.buf, sessionWriterOptions...), kind: dataset.KindSessions, month: month}, nil
+}
+
+// rejectRowFile starts a new rejects file.
+func (w *workerOutput) rejectRowFile() (*rowFile[dataset.RejectRow], error) {
+	t, err := w.create(w.name(dataset.RejectsDir))
+	if err != nil {
+		return nil, err
+	}
+	return &rowFile[dataset.RejectRow]{tempFile: t, w: parquet.NewGenericWriter[dataset.RejectRow](t.buf, parquet.Compression(zstdFast)), kind: dataset.KindRejects}, nil
+}
+
+// write appends rows, flushing a row group every rowsPerRowGroup rows.
+func (f *rowFile[T]) write(rows []T) error {
+	if _, err := f.w.Write(rows); err != nil {
+		return fmt.Errorf("writing %s: %w", f.f.Name(), err)
+	}
+	f.rows += int64(len(rows))
+	if f.inGroup += int64(len(rows)); f.inGroup >= rowsPerRowGroup {
+		f.inGroup = 0
+		return f.w.Flush()
+	}
+	return nil
+}
+
+// close finishes the file and reports it to the output.
+func (f *rowFile[T]) close(o *output) {
+	f.tempFile.close(o, f.kind, f.month, f.rows, f.w.Close)
+}
+
+// distributeSpill closes the spill file and copies its rows into one new
+// file per month, maxOpenMonths months a pass over it, in their order; the
+// spill file is removed.
+func (w *workerOutput) distributeSpill() error {
+	sp := w.spill
+	w.spill = nil
+	path := sp.f.Name()
+	defer os.Remove(path)
+	err := sp.w.close()
+	if err == nil {
+		err = sp.buf.Flush()
+	}
+	if cerr := sp.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	buf := make([]dataset.SessionRow, 1024)
+	done := map[string]bool{}
+	for {
+		pass := map[string]*rowFile[dataset.SessionRow]{} // this pass's months
+		var month monthOf
+		err := readStored(path, buf, func(batch []dataset.SessionRow) error {
+			for i := 0; i < len(batch); {
+				m := month.of(batch[i].SessionEnd)
+				j := i + 1
+				for j < len(batch) && month.contains(batch[j].SessionEnd) {
+					j++
+				}
+				run := batch[i:j]
+				i = j
+				if done[m] {
+					continue
+				}
+				f, ok := pass[m]
+				if !ok {
+					if len(pass) == maxOpenMonths {
+						continue // a later pass
+					}
+					var err error
+					if f, err = w.sessionRowFile(m); err != nil {
+						return err
+					}
+					pass[m] = f
+				}
+				if err := f.write(run); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for m, f := range pass {
+			f.close(w.out)
+			done[m] = true
+		}
+		if err != nil {
+			return err
+		}
+		if len(pass) == 0 {
+			return nil
+		}
+	}
 }

@@ -31,6 +31,7 @@ func (c *ingestCommand) Synopsis() string {
 
 const ingestUsage = `qvmeter ingest [--data DIR] [flags] PATH...
 qvmeter ingest --rebuild [--data DIR] [flags] [PATH...]
+qvmeter ingest --compact [--data DIR] [flags] [PATH...]
 
 Finds QlikView session logs (Sessions*.log, Sessions*.txt) in the PATHs,
 files or folders walked recursively (symbolic links followed, each real
@@ -62,6 +63,13 @@ leaves the dataset as it was, and the next run completes it. Only one
 qvmeter may write a DIR at a time: a second one refuses at once, naming the
 process that holds DIR/lock, or waits up to --wait for it.
 
+A run writes at most two files per month partition and worker, whatever
+the order of its lines. Once a month has more than --compact-above files
+(nightly runs add one or a few each), the run merges them into one file, in
+a commit of its own, as atomic as the others; the rejects files likewise.
+--compact merges every partition of more than one file now. No row changes:
+the same rows, value for value, in the order readers take them.
+
 Exit codes: 0 done; 1 failed, or some paths could not be read (a missing
 path, a FIFO or other non-regular file, a log deleted while the run read
 it: the others were ingested); 2 more lines were rejected than
@@ -76,6 +84,8 @@ Examples:
 	qvmeter ingest --timezone 'QVS-OLD-*=America/New_York' --timezone UTC ./logs
 	# after a zone was given or changed: read every log in the catalog again
 	qvmeter ingest --rebuild --license /etc/qvmeter/license.toml
+	# merge the small files of many runs now
+	qvmeter ingest --compact --data /srv/qvmeter
 `
 
 func (c *ingestCommand) Run(ctx context.Context, args []string) error {
@@ -90,11 +100,19 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
 	wait := waitFlag(fs)
+	compact := fs.Bool("compact", false, "merge every month's session files, and the rejects files, into one file each")
+	compactAbove := fs.Int("compact-above", ingest.DefaultCompactAbove, "merge a month's files once it has more than `N` (0: never)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 && !*rebuild {
-		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild)")
+	if fs.NArg() == 0 && !*rebuild && !*compact {
+		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild, or --compact)")
+	}
+	if *compactAbove < 0 {
+		return usageErrorf("--compact-above %d: want a number of files, or 0 for never", *compactAbove)
+	}
+	if *compactAbove == 0 {
+		*compactAbove = -1 // ingest.Options: negative is never
 	}
 	var lic *metering.License
 	if *license != "" {
@@ -104,7 +122,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Wait: *wait,
-		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild, Compact: *compact, CompactAbove: *compactAbove})
 	if err != nil {
 		return err
 	}
@@ -123,6 +141,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 // runIngest runs an ingest with a progress bar on stderr when it is a
 // terminal.
 func runIngest(ctx context.Context, stderr io.Writer, opts ingest.Options) (*ingest.Summary, error) {
+	defer ingest.LimitMemory()()
 	opts.Progress = new(ingest.Progress)
 	stop := showProgress(stderr, opts.Progress)
 	sum, err := ingest.Run(ctx, opts)
@@ -170,6 +189,13 @@ func printIngestSummary(w io.Writer, s *ingest.Summary) {
 		}
 	}
 	fmt.Fprintf(w, "read %s in %d lines; stored %d rows, dropped %d duplicates\n", humanBytes(s.BytesRead), s.LinesRead, s.RowsStored, s.Duplicates)
+	for _, c := range s.Compacted {
+		what := "month " + c.Month
+		if c.Kind == dataset.KindRejects {
+			what = "rejects"
+		}
+		fmt.Fprintf(w, "compacted %s: %d files into one (%d rows, unchanged)\n", what, c.Files, c.Rows)
+	}
 	if s.Rejects > 0 {
 		reasons := make([]string, 0, len(s.RejectsBy))
 		for r, n := range s.RejectsBy {

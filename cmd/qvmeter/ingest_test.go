@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/qvmeter/qvmeter/dataset"
 	"github.com/qvmeter/qvmeter/ingest"
+	"github.com/qvmeter/qvmeter/reports"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,4 +77,52 @@ func TestRunWarnsOfServersWithoutAZone(t *testing.T) {
 	quality, err := os.ReadFile(filepath.Join(data, "reports", "2016-02-01", "data-quality.csv"))
 	require.NoError(t, err)
 	require.Contains(t, string(quality), `QVS-OLD-1,offsetless_times,4,"converted as UTC: no zone given`)
+}
+
+// Compaction changes no figure: every report over a dataset of many small
+// files (one ingest a day, automatic compaction off) is the same after
+// ingest --compact merged each month into one file.
+func TestCompactChangesNoReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ingests the estate a day at a time")
+	}
+	logs, data := t.TempDir(), t.TempDir()
+	license := filepath.Join(estate, "license.toml")
+	for day := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC); day.Month() < 4; day = day.AddDate(0, 0, 3) {
+		estateLogs(t, logs, day.Format("2006-01-02"))
+		code, _, stderr := runQV(t, "ingest", "--data", data, "--compact-above", "0", logs)
+		require.Equal(t, 0, code, stderr)
+	}
+	estateLogs(t, logs, "2024-04-01")
+	code, _, stderr := runQV(t, "ingest", "--data", data, "--compact-above", "0", logs)
+	require.Equal(t, 0, code, stderr)
+	cat, err := dataset.LoadCatalog(data)
+	require.NoError(t, err)
+	require.Greater(t, len(cat.Files), 20, "many small files")
+
+	reportsOf := func() map[string]string {
+		out := map[string]string{}
+		for _, name := range reports.Names() {
+			if name == "explain" {
+				continue
+			}
+			code, stdout, stderr := runQV(t, "report", name, "--data", data, "--license", license, "--as-of", "2024-04-01", "--format", "csv")
+			require.Equal(t, 0, code, "%s: %s", name, stderr)
+			require.Contains(t, stdout, "\n", name)
+			out[name] = stdout
+		}
+		return out
+	}
+	before := reportsOf()
+	code, stdout, stderr := runQV(t, "ingest", "--data", data, "--compact")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "compacted month 2024-03: ")
+	cat, err = dataset.LoadCatalog(data)
+	require.NoError(t, err)
+	months := map[string]bool{}
+	for _, f := range cat.Files {
+		require.False(t, months[f.Kind+f.Month], "one file per partition: %s", f.Path)
+		months[f.Kind+f.Month] = true
+	}
+	require.Equal(t, before, reportsOf())
 }
