@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qvmeter/qvmeter/ingest"
 	"github.com/qvmeter/qvmeter/parse"
 	"github.com/spf13/pflag"
 )
@@ -84,6 +85,38 @@ func (zoneRules) Type() string { return "[GLOB=]ZONE" }
 // rebuildFlag is --rebuild of ingest and run.
 func rebuildFlag(fs *pflag.FlagSet) *bool {
 	return fs.Bool("rebuild", false, "read every log again, the catalog's and the PATHs', into a new dataset version that replaces the old one in one commit (after a zone changed)")
+}
+
+// compactAboveFlag is --compact-above N: a month partition with more than N
+// files is compacted by the run (ingest.Options.CompactAbove); 0 never.
+type compactAboveFlag struct{ n int }
+
+func newCompactAboveFlag(fs *pflag.FlagSet) *compactAboveFlag {
+	f := &compactAboveFlag{n: ingest.DefaultCompactAbove}
+	fs.Var(f, "compact-above", "merge a month's files once it has more than `N` (0: never)")
+	return f
+}
+
+func (f *compactAboveFlag) String() string { return strconv.Itoa(f.n) }
+
+func (f *compactAboveFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a number of files, or 0 for never")
+	}
+	f.n = n
+	return nil
+}
+
+func (f *compactAboveFlag) Type() string { return "N" }
+
+// option is the value for ingest.Options.CompactAbove, where negative is
+// never and 0 the default.
+func (f *compactAboveFlag) option() int {
+	if f.n == 0 {
+		return -1
+	}
+	return f.n
 }
 
 // noArgs refuses positional arguments for a command that takes none.

@@ -101,18 +101,12 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 0, "files decoded in parallel (default: the number of CPUs)")
 	wait := waitFlag(fs)
 	compact := fs.Bool("compact", false, "merge every month's session files, and the rejects files, into one file each")
-	compactAbove := fs.Int("compact-above", ingest.DefaultCompactAbove, "merge a month's files once it has more than `N` (0: never)")
+	compactAbove := newCompactAboveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 && !*rebuild && !*compact {
 		return usageErrorf("want at least one PATH, a log file or a folder of logs (or --rebuild, or --compact)")
-	}
-	if *compactAbove < 0 {
-		return usageErrorf("--compact-above %d: want a number of files, or 0 for never", *compactAbove)
-	}
-	if *compactAbove == 0 {
-		*compactAbove = -1 // ingest.Options: negative is never
 	}
 	var lic *metering.License
 	if *license != "" {
@@ -122,7 +116,7 @@ func (c *ingestCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, Workers: *workers, Wait: *wait,
-		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild, Compact: *compact, CompactAbove: *compactAbove})
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild, Compact: *compact, CompactAbove: compactAbove.option()})
 	if err != nil {
 		return err
 	}

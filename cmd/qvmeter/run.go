@@ -28,7 +28,7 @@ func (c *runCommand) Synopsis() string {
 }
 
 const runUsage = `qvmeter run [--data DIR] [--license FILE] [--as-of TIME] [--out DIR] [--quiet]
-            [--timezone [GLOB=]ZONE]... [--rebuild] PATH...
+            [--timezone [GLOB=]ZONE]... [--rebuild] [--compact-above N] PATH...
 
 The nightly job in one command: ingests what is new in the session logs
 under the PATHs (see qvmeter ingest), rebuilds the licence state as of
@@ -111,6 +111,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	server := fs.String("server", "", "server name for every file (default: from each file name)")
 	zones := timezoneFlag(fs)
 	rebuild := rebuildFlag(fs)
+	compactAbove := newCompactAboveFlag(fs)
 	maxRejects := ratioFlag(0.01)
 	fs.Var(&maxRejects, "max-reject-ratio", "exit with code 2 when more than this share (0 to 1) of the lines read is rejected")
 	idleDays := fs.Int("idle-days", 0, "a licence unused this many days or more is idle (0: the licence's [policy] idle_days, default 30)")
@@ -161,7 +162,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	began := time.Now()
 	started := began
 	sum, err := runIngest(ctx, c.stderr, ingest.Options{Data: *data, Paths: fs.Args(), Server: *server, LockHeld: true,
-		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild})
+		Zones: zones.Over(lic.Zones()), Rebuild: *rebuild, CompactAbove: compactAbove.option()})
 	if err != nil {
 		return err
 	}
@@ -171,6 +172,9 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	if r := sum.Rebuilt; r != nil {
 		upgraded = fmt.Sprintf("; rebuilt from every log, replacing version %d (%d rows; %d rows of %d logs no longer on disk kept)", r.PreviousVersion, r.PreviousRows, r.KeptRows, len(r.Missing))
+	}
+	if n := len(sum.Compacted); n > 0 {
+		upgraded += fmt.Sprintf("; compacted %d partitions (rows unchanged)", n)
 	}
 	step(started, "ingest", "%d new, %d grown, %d unchanged files; %d rows stored, %d duplicates, %d rejects%s",
 		sum.FilesNew, sum.FilesGrown, sum.FilesUnchanged, sum.RowsStored, sum.Duplicates, sum.Rejects, upgraded)

@@ -198,3 +198,35 @@ func TestRunOnEveryDayOfMarchListsNoCALEraHolderAndRaisesNoAlert(t *testing.T) {
 		}
 	}
 }
+
+// The nightly job compacts like ingest: past --compact-above files a month
+// partition is merged into one; a negative count is a usage error.
+func TestRunCompactAbove(t *testing.T) {
+	logs, data := t.TempDir(), t.TempDir()
+	for day := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC); day.Month() < 3; day = day.AddDate(0, 0, 5) {
+		estateLogs(t, logs, day.Format("2006-01-02"))
+		code, _, stderr := runQV(t, "ingest", "--data", data, "--compact-above", "0", logs)
+		require.Equal(t, 0, code, stderr)
+	}
+	filesIn := func(month string) int {
+		cat, err := dataset.LoadCatalog(data)
+		require.NoError(t, err)
+		n := 0
+		for _, f := range cat.Files {
+			if f.Kind == dataset.KindSessions && f.Month == month {
+				n++
+			}
+		}
+		return n
+	}
+	require.Greater(t, filesIn("2024-02"), 2, "one ingest every five days")
+
+	code, _, stderr := runQV(t, "run", "--data", data, "--as-of", "2024-02-26T12:00:00Z", "--compact-above", "-1", logs)
+	require.Equal(t, 64, code, stderr)
+	require.Contains(t, stderr, "compact-above")
+
+	code, _, stderr = runQV(t, "run", "--data", data, "--as-of", "2024-02-26T12:00:00Z", "--compact-above", "2", logs)
+	require.Equal(t, 0, code, stderr)
+	require.Regexp(t, `; compacted [1-9][0-9]* partitions \(rows unchanged\)`, stderr)
+	require.Equal(t, 1, filesIn("2024-02"))
+}
