@@ -763,7 +763,7 @@ func decodeAll(ctx context.Context, opts Options, tasks []task, out *output) ([]
 			// job finds it gone.
 			if f, err := openLog(t.src.path); err == nil {
 				n := int((t.src.size - t.from + opts.ChunkBytes - 1) / opts.ChunkBytes)
-				chunks, err = splitFile(f, t.from, t.src.size, t.firstLine, n)
+				chunks, err = parse.Split(f, t.from, t.src.size, t.firstLine, n)
 				if err == nil && header == nil {
 					header, err = firstLine(f)
 				}
@@ -829,35 +829,6 @@ feed:
 		}
 	}
 	return results, nil
-}
-
-// splitGroup bounds the chunks of one parse.Split call. Split counts the
-// lines of all its chunks at once, with a 1 MiB buffer each: a 3 GiB log
-// in 16 MiB chunks took 200 MiB for a moment. splitFile splits into groups
-// first, then each group, so that a log of any size costs splitGroup
-// buffers, for counting its lines once per level (a few tenths of a second
-// a GiB).
-const splitGroup = 8
-
-// splitFile divides [from, end) of f into n chunks at line starts, as
-// parse.Split does, at most splitGroup at a time.
-func splitFile(f *os.File, from, end, firstLine int64, n int) ([]parse.Chunk, error) {
-	if n <= splitGroup {
-		return parse.Split(f, from, end, firstLine, n)
-	}
-	groups, err := splitFile(f, from, end, firstLine, (n+splitGroup-1)/splitGroup)
-	if err != nil {
-		return nil, err
-	}
-	var chunks []parse.Chunk
-	for i, g := range groups {
-		c, err := parse.Split(f, g.Start, g.End, g.FirstLine, n*(i+1)/len(groups)-n*i/len(groups))
-		if err != nil {
-			return nil, err
-		}
-		chunks = append(chunks, c...)
-	}
-	return chunks, nil
 }
 
 func headerOrPrevious(r chunkResult) []byte {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Chunk is a byte range of a file that starts at the beginning of a line, to
@@ -24,8 +26,10 @@ func (c Chunk) Size() int64 { return c.End - c.Start }
 // Split divides the byte range [start, end) of r, whose first line is
 // number firstLine, into at most n chunks of about equal size that begin at
 // line starts, so that one file can be decoded on several cores. Each
-// chunk's first line number comes from counting line breaks, which runs
-// concurrently per chunk and is an order of magnitude faster than decoding.
+// chunk's first line number comes from counting line breaks, an order of
+// magnitude faster than decoding; the counting runs on at most GOMAXPROCS
+// goroutines with a 1 MiB buffer each, so that splitting a file of any
+// size into any number of chunks costs that much memory.
 func Split(r io.ReaderAt, start, end, firstLine int64, n int) ([]Chunk, error) {
 	if n < 1 || end-start < int64(n)*readBufferBytes {
 		n = max(1, min(n, int((end-start)/readBufferBytes)))
@@ -43,18 +47,22 @@ func Split(r io.ReaderAt, start, end, firstLine int64, n int) ([]Chunk, error) {
 	bounds = append(bounds, end)
 
 	chunks := make([]Chunk, len(bounds)-1)
-	lineCounts := make([]int64, len(chunks))
-	errs := make([]error, len(chunks))
-	var wg sync.WaitGroup
 	for i := range chunks {
 		chunks[i] = Chunk{Start: bounds[i], End: bounds[i+1]}
-		if i == len(chunks)-1 {
-			break // the last chunk's count is not needed
-		}
+	}
+	// The last chunk's count is not needed.
+	lineCounts := make([]int64, len(chunks)-1)
+	errs := make([]error, len(lineCounts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(lineCounts), runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lineCounts[i], errs[i] = countLines(r, chunks[i].Start, chunks[i].End)
+			buf := make([]byte, 1<<20)
+			for i := int(next.Add(1) - 1); i < len(lineCounts); i = int(next.Add(1) - 1) {
+				lineCounts[i], errs[i] = countLines(r, chunks[i].Start, chunks[i].End, buf)
+			}
 		}()
 	}
 	wg.Wait()
@@ -64,7 +72,9 @@ func Split(r io.ReaderAt, start, end, firstLine int64, n int) ([]Chunk, error) {
 	line := firstLine
 	for i := range chunks {
 		chunks[i].FirstLine = line
-		line += lineCounts[i]
+		if i < len(lineCounts) {
+			line += lineCounts[i]
+		}
 	}
 	return chunks, nil
 }
@@ -89,8 +99,7 @@ func nextLineStart(r io.ReaderAt, at, end int64) (int64, error) {
 	return end, nil
 }
 
-func countLines(r io.ReaderAt, start, end int64) (int64, error) {
-	buf := make([]byte, 1<<20)
+func countLines(r io.ReaderAt, start, end int64, buf []byte) (int64, error) {
 	var lines int64
 	for at := start; at < end; {
 		n, err := r.ReadAt(buf[:min(int64(len(buf)), end-at)], at)

@@ -1,4 +1,4 @@
-package ingest
+package parse
 
 import (
 	"bytes"
@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// splitFile gives what parse.Split gives, chunks that cover the range, each
-// at a line start with its line number, when it splits in groups.
-func TestSplitFileInGroups(t *testing.T) {
+// Split into more chunks than it counts at once (GOMAXPROCS) still gives
+// chunks that cover the range, each at a line start with its line number.
+func TestSplitIntoManyChunks(t *testing.T) {
 	var text bytes.Buffer
 	for i := 0; text.Len() < 12<<20; i++ {
 		fmt.Fprintf(&text, "line %d %s\n", i, bytes.Repeat([]byte{'x'}, i%300))
@@ -28,8 +28,8 @@ func TestSplitFileInGroups(t *testing.T) {
 	const from = 100
 	start := int64(bytes.IndexByte(data[from:], '\n') + from + 1)
 	firstLine := int64(bytes.Count(data[:start], []byte{'\n'}) + 1)
-	for _, n := range []int{1, splitGroup, splitGroup + 1, 70} {
-		chunks, err := splitFile(f, start, int64(len(data)), firstLine, n)
+	for _, n := range []int{1, 2, 9, 70} {
+		chunks, err := Split(f, start, int64(len(data)), firstLine, n)
 		if err != nil {
 			t.Fatal(err)
 		}
