@@ -220,17 +220,9 @@ func copyRejects(out *output, files []dataset.DataFile, keep func(*dataset.Rejec
 			if len(kept) == 0 {
 				return nil
 			}
-			if w.rejects == nil {
-				t, err := w.create(w.name(dataset.RejectsDir))
-				if err != nil {
-					return err
-				}
-				w.rejects = &rejectFile{tempFile: t, w: parquet.NewGenericWriter[dataset.RejectRow](t.buf, parquet.Compression(zstdFast))}
+			if err := w.writeRejectRows(kept); err != nil {
+				return err
 			}
-			if _, err := w.rejects.w.Write(kept); err != nil {
-				return fmt.Errorf("writing %s: %w", w.rejects.f.Name(), err)
-			}
-			w.rejects.rows += int64(len(kept))
 			n += int64(len(kept))
 			return nil
 		})

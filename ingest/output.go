@@ -97,7 +97,7 @@ type workerOutput struct {
 	recent  []string        // open months, least recently used first
 	closed  map[string]bool // months whose file was closed: later rows go to spill
 	spill   *sessionFile    // rows of closed months, any month (month "")
-	rejects *rejectFile
+	rejects *rowFile[dataset.RejectRow]
 
 	keys    []uint64
 	scratch []byte
@@ -279,22 +279,22 @@ func (w *workerOutput) writeRecord(rec arrow.Record) (stored, duplicates int64, 
 	return stored, duplicates, nil
 }
 
-type rejectFile struct {
-	*tempFile
-	w    *parquet.GenericWriter[dataset.RejectRow]
-	rows int64
+// writeRejectRows appends rows to the worker's rejects file, started on
+// its first rows.
+func (w *workerOutput) writeRejectRows(rows []dataset.RejectRow) error {
+	if w.rejects == nil {
+		f, err := w.rejectRowFile()
+		if err != nil {
+			return err
+		}
+		w.rejects = f
+	}
+	return w.rejects.write(rows)
 }
 
 func (w *workerOutput) writeRejects(server string, rejects []parse.Reject) error {
 	if len(rejects) == 0 {
 		return nil
-	}
-	if w.rejects == nil {
-		t, err := w.create(w.name(dataset.RejectsDir))
-		if err != nil {
-			return err
-		}
-		w.rejects = &rejectFile{tempFile: t, w: parquet.NewGenericWriter[dataset.RejectRow](t.buf, parquet.Compression(zstdFast))}
 	}
 	rows := make([]dataset.RejectRow, len(rejects))
 	for i, r := range rejects {
@@ -303,10 +303,9 @@ func (w *workerOutput) writeRejects(server string, rejects []parse.Reject) error
 			Reason: r.Reason(), Message: r.Error(), Raw: r.Raw, IngestedAt: w.out.now.UnixMilli(),
 		}
 	}
-	if _, err := w.rejects.w.Write(rows); err != nil {
-		return fmt.Errorf("writing %s: %w", w.rejects.f.Name(), err)
+	if err := w.writeRejectRows(rows); err != nil {
+		return err
 	}
-	w.rejects.rows += int64(len(rows))
 	w.out.mu.Lock()
 	for _, r := range rejects {
 		w.out.rejectsBy[r.Reason()]++
@@ -328,7 +327,7 @@ func (w *workerOutput) release() {
 		}
 	}
 	if w.rejects != nil {
-		w.rejects.close(w.out, dataset.KindRejects, "", w.rejects.rows, w.rejects.w.Close)
+		w.rejects.close(w.out)
 	}
 }
 
